@@ -1,0 +1,1 @@
+"""FastAPI application: ``create_app()``; models are loaded once in the lifespan."""

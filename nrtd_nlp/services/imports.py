@@ -1,0 +1,251 @@
+"""Import: validate -> detect language -> segment -> embed (outside the write lock) -> one
+transaction that writes records, children and cached vectors -> update the FAISS index.
+
+Idempotent by (source, external_id): an unchanged record is left alone, a changed text updates
+its record and marks its suggestions stale. Any error before the commit leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sqlalchemy import select, update
+
+from ..errors import InputError
+from ..ingest.readers import read_file
+from ..ingest.records import RawRecord, text_hash
+from ..store.models import AuditEvent, EmbeddingCache, ImportBatch, Recommendation, Suggestion, utcnow
+from .context import Engine
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+_META_FIELDS = ("mechanism", "body", "country", "recommending_state", "cycle", "session", "date",
+                "response", "paragraph", "translation_group")
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    format: str
+    source: str
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    children: int
+    embedded: int
+    seconds: float
+    languages: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate(records: list[RawRecord], max_chars: int) -> None:
+    for r in records:
+        where = f"row {r.row}: " if r.row else ""
+        if not r.text or not r.text.strip():
+            raise InputError(f"{where}empty text", field="text")
+        if len(r.text) > max_chars:
+            raise InputError(f"{where}text is {len(r.text):,} characters; the limit is {max_chars:,}",
+                             field="text")
+        if not r.external_id or len(r.external_id) > 200:
+            raise InputError(f"{where}missing or over-long id", field="id")
+
+
+def _expand(engine: Engine, records: list[RawRecord]) -> list[tuple[RawRecord, str | None, int | None]]:
+    """Language + segmentation. Returns (record, parent external_id, position) rows, parents first."""
+    det, seg = engine.detector, engine.segmenter
+    out: list[tuple[RawRecord, str | None, int | None]] = []
+    seen: set[tuple[str, str]] = set()
+    for r in records:
+        key = (r.source, r.external_id)
+        if key in seen:  # the same record twice in one file: keep the first
+            continue
+        seen.add(key)
+        lang, score = det.detect(r.text, r.language)
+        r.language = lang
+        r.extra = dict(r.extra or {}, language_score=round(score, 4))
+        out.append((r, None, None))
+        if r.mechanism and r.mechanism != "UPR":
+            lead_in, items, _tail = seg.split(r.text, lang)
+            for pos, it in enumerate(items):
+                child = RawRecord(
+                    source=r.source, external_id=f"{r.external_id}#{it.letter}", text=it.text,
+                    mechanism=r.mechanism, body=r.body, country=r.country,
+                    recommending_state=r.recommending_state, cycle=r.cycle, session=r.session,
+                    date=r.date, response=r.response, paragraph=f"{r.paragraph or ''}({it.letter})",
+                    language=lang,
+                    translation_group=f"{r.translation_group}#{pos}" if r.translation_group else None,
+                    extra={"lead_in": lead_in, "language_score": round(score, 4)}, row=r.row,
+                )
+                out.append((child, r.external_id, pos))
+    return out
+
+
+def _embed_missing(engine: Engine, texts_by_hash: dict[str, str], progress: Progress | None) -> dict[str, bytes]:
+    emb = engine.embedder
+    hashes = list(texts_by_hash)
+    have: set[str] = set()
+    with engine.db.session() as s:
+        for start in range(0, len(hashes), 900):
+            chunk = hashes[start : start + 900]
+            have.update(s.scalars(select(EmbeddingCache.text_hash).where(
+                EmbeddingCache.model_id == emb.model_id, EmbeddingCache.text_hash.in_(chunk))))
+    todo = [h for h in hashes if h not in have]
+    if not todo:
+        return {}
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("embed", done, len(todo))
+
+    vecs = emb.encode([texts_by_hash[h] for h in todo], progress=tick)
+    return {h: np.ascontiguousarray(v, np.float32).tobytes() for h, v in zip(todo, vecs)}
+
+
+def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filename: str | None = None,
+                   file_sha256: str | None = None, actor: str = "cli", embed: bool | None = None,
+                   progress: Progress | None = None) -> ImportResult:
+    t0 = utcnow()
+    validate(records, engine.settings.max_text_chars)
+    rows = _expand(engine, records)
+    embed = engine.settings.embed_on_import if embed is None else embed
+    new_vectors: dict[str, bytes] = {}
+    if embed:
+        new_vectors = _embed_missing(engine, {text_hash(r.text): r.text for r, _, _ in rows}, progress)
+    source = records[0].source
+    counts = dict(created=0, updated=0, unchanged=0, children=0)
+    touched: list[int] = []
+    with engine.db.session() as s:
+        batch = ImportBatch(source=source, format=fmt, filename=filename, file_sha256=file_sha256,
+                            rows_read=len(records), actor=actor, started_at=t0)
+        s.add(batch)
+        s.flush()
+        keys = {(r.source, r.external_id) for r, _, _ in rows}
+        existing: dict[tuple[str, str], Recommendation] = {}
+        by_source: dict[str, list[str]] = {}
+        for src, ext in keys:
+            by_source.setdefault(src, []).append(ext)
+        for src, exts in by_source.items():
+            for start in range(0, len(exts), 900):
+                q = select(Recommendation).where(Recommendation.source == src,
+                                                 Recommendation.external_id.in_(exts[start : start + 900]))
+                for rec in s.scalars(q):
+                    existing[(rec.source, rec.external_id)] = rec
+        stale: list[int] = []
+        touched_recs: list[Recommendation] = []
+        ids_by_ext: dict[str, int] = {}
+
+        def upsert(r: RawRecord, parent_ext: str | None, pos: int | None) -> None:
+            values = {f: getattr(r, f) for f in _META_FIELDS}
+            values.update(text=r.text, text_hash=text_hash(r.text), language=r.language,
+                          language_score=(r.extra or {}).get("language_score"), extra=r.extra or None,
+                          parent_id=ids_by_ext.get(parent_ext) if parent_ext else None, position=pos)
+            rec = existing.get((r.source, r.external_id))
+            if rec is None:
+                rec = Recommendation(source=r.source, external_id=r.external_id, import_id=batch.id, **values)
+                s.add(rec)
+                counts["children" if parent_ext else "created"] += 1
+                touched_recs.append(rec)
+                return
+            changed = {k: v for k, v in values.items() if getattr(rec, k) != v}
+            if not changed:
+                counts["unchanged"] += 1
+                return
+            if "text_hash" in changed:
+                stale.append(rec.id)
+            for k, v in changed.items():
+                setattr(rec, k, v)
+            rec.import_id = batch.id
+            counts["updated"] += 1
+            touched_recs.append(rec)
+
+        parents = [(r, p, pos) for r, p, pos in rows if p is None]
+        children = [(r, p, pos) for r, p, pos in rows if p is not None]
+        for i, row in enumerate(parents):
+            upsert(*row)
+            if progress and i % 1000 == 0:
+                progress("store", i, len(rows))
+        s.flush()  # parents get their ids before children point to them
+        for r, _, _ in parents:
+            rec = existing.get((r.source, r.external_id))
+            ids_by_ext[r.external_id] = rec.id if rec is not None else None
+        for rec in touched_recs:
+            ids_by_ext[rec.external_id] = rec.id
+        for row in children:
+            upsert(*row)
+        s.flush()
+        if stale:
+            for start in range(0, len(stale), 900):
+                s.execute(update(Suggestion).where(Suggestion.rec_id.in_(stale[start : start + 900]))
+                          .values(stale=True))
+        model_id = engine.embedder.model_id if embed else None
+        for h, blob in new_vectors.items():
+            s.add(EmbeddingCache(text_hash=h, model_id=model_id, dim=len(blob) // 4, vector=blob))
+        batch.created, batch.updated = counts["created"], counts["updated"]
+        batch.unchanged, batch.children = counts["unchanged"], counts["children"]
+        batch.finished_at = utcnow()
+        s.flush()
+        touched = [rec.id for rec in touched_recs]
+        s.add(AuditEvent(who=actor, action="import", entity="import", entity_id=str(batch.id),
+                         after={"file": filename, "format": fmt, **counts, "stale_suggestions_for": len(stale)}))
+        import_id = batch.id
+    if embed:
+        _refresh_index(engine, touched)
+    langs: dict[str, int] = {}
+    for r, _, _ in rows:
+        langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
+    return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
+                        embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2),
+                        languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
+
+
+def _refresh_index(engine: Engine, rec_ids: list[int]) -> None:
+    with engine.lock:
+        if engine._index is None:
+            engine.index  # loads, and rebuilds from the cache when out of step
+            return
+        ids, vecs = engine.stored_vectors(sorted(set(rec_ids)))
+        engine.index.upsert(ids, vecs)
+        engine.index.save()
+
+
+def import_file(engine: Engine, path: Path | str, *, data: bytes | None = None, fmt: str | None = None,
+                mapping: str | dict | None = None, encoding: str | None = None, source: str | None = None,
+                actor: str = "cli", embed: bool | None = None, progress: Progress | None = None) -> ImportResult:
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"no such file: {path}", field="file") from None
+        except IsADirectoryError:
+            raise InputError(f"{path} is a folder, not a file", field="file") from None
+    detected, records = read_file(path, data, fmt=fmt, mapping=mapping, encoding=encoding, source=source)
+    return import_records(engine, records, fmt=detected, filename=path.name,
+                          file_sha256=hashlib.sha256(data).hexdigest(), actor=actor, embed=embed,
+                          progress=progress)
+
+
+def embed_pending(engine: Engine, progress: Progress | None = None) -> int:
+    """Embed every stored recommendation that has no vector for the active model yet."""
+    with engine.db.session() as s:
+        rows = s.execute(select(Recommendation.id, Recommendation.text_hash, Recommendation.text)).all()
+    texts = {h: t for _, h, t in rows}
+    new_vectors = _embed_missing(engine, texts, progress)
+    if new_vectors:
+        with engine.db.session() as s:
+            for h, blob in new_vectors.items():
+                s.add(EmbeddingCache(text_hash=h, model_id=engine.embedder.model_id, dim=len(blob) // 4,
+                                     vector=blob))
+    _refresh_index(engine, [rid for rid, h, _ in rows if h in new_vectors])
+    return len(new_vectors)
+
