@@ -50,3 +50,9 @@ def test_treaty_heading_split():
     assert (h, p, rest) == ("A.General principles and obligations (arts. 1–4)", "8", "The Committee is concerned")
     assert split_heading("Non-discrimination16. While noting the measures")[:2] == ("Non-discrimination", "16")
     assert split_heading("The State party should apply article 5. It should")[0] is None
+
+
+def test_word_style_residue_is_removed():
+    dirty = ('Normal 0 false false false EN-GB ZH-CN AR-SA /* Style Definitions */ table.MsoNormalTable '
+             '{mso-style-name:"Table Normal"; mso-tstyle-rowband-size:0;} The Committee recommends X.')
+    assert clean_whitespace(dirty) == "The Committee recommends X."

@@ -32,6 +32,9 @@ class VectorIndex:
         self.directory = Path(directory)
         self._faiss = faiss
         self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        from .centering import LanguageCentering
+
+        self.centering = LanguageCentering()  # fitted on the stored vectors when the index is built
 
     # -- persistence ---------------------------------------------------------
     @property
@@ -48,7 +51,7 @@ class VectorIndex:
         self._faiss.write_index(self.index, str(tmp))
         os.replace(tmp, self.path)
         meta = {"model_id": self.model_id, "dim": self.dim, "count": int(self.index.ntotal),
-                "checksum": self.checksum()}
+                "checksum": self.checksum(), "centering": self.centering.to_dict()}
         self.meta_path.write_text(json.dumps(meta))
 
     @classmethod
@@ -62,6 +65,13 @@ class VectorIndex:
                     vi.index = idx
             except RuntimeError:
                 pass  # a damaged file: the caller rebuilds from the cached vectors
+        if vi.meta_path.exists():
+            from .centering import LanguageCentering
+
+            try:
+                vi.centering = LanguageCentering.from_dict(json.loads(vi.meta_path.read_text()).get("centering") or {})
+            except (ValueError, TypeError):
+                vi.index = vi._faiss.IndexIDMap2(vi._faiss.IndexFlatIP(dim))  # unreadable meta: rebuild
         return vi
 
     # -- content -------------------------------------------------------------

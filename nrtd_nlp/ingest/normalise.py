@@ -17,7 +17,14 @@ _REFERENCE = re.compile(r"^(arts?\.|articles?|para|paras?\.|§|\d)", re.I)
 _TRAILING_PUNCT = re.compile(r"\s*[;；؛]\s*$")
 
 
+# MS Word paste residue found in real UHRI cells: "Normal 0 false false false EN-GB … /* Style
+# Definitions */ table.MsoNormalTable {mso-style-name:…}" before the actual text.
+_WORD_CSS = re.compile(r"^\s*Normal\s+\d+\s+(?:(?:false|true)\s+)+.*?/\*\s*Style Definitions\s*\*/\s*[^{]*\{[^}]*\}\s*",
+                       re.S)
+
+
 def clean_whitespace(text: str) -> str:
+    text = _WORD_CSS.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t")
     return _WS.sub(" ", text).strip()

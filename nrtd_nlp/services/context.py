@@ -58,37 +58,68 @@ class Engine:
 
                 emb = self.embedder
                 idx = VectorIndex.load(emb.dim, emb.model_id, self.settings.index_dir)
-                ids, vecs = self.stored_vectors()
-                if len(idx) != len(ids) or idx.checksum() != id_checksum(ids):
-                    idx = VectorIndex(emb.dim, emb.model_id, self.settings.index_dir)
-                    idx.upsert(ids, vecs)
-                    idx.save()
+                ids, vecs, langs = self.stored_vectors()
+                if len(idx) != len(ids) or idx.checksum() != id_checksum(ids) or self._needs_refit(idx, len(ids)):
+                    idx = self._build_index(ids, vecs, langs)
                 self._index = idx
             return self._index
 
-    def stored_vectors(self, rec_ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of recommendations whose text has a cached vector for the active model."""
+    @staticmethod
+    def _needs_refit(idx, n: int) -> bool:
+        """Language means are refitted when the store has grown by a quarter since the last fit."""
+        c = idx.centering
+        return n > 0 and (not c.fitted or n > 1.25 * max(c.n_fit_, 1))
+
+    def _build_index(self, ids, vecs, langs):
+        from ..embed.index import VectorIndex
+
+        emb = self.embedder
+        idx = VectorIndex(emb.dim, emb.model_id, self.settings.index_dir)
+        idx.centering.fit(vecs, langs)
+        idx.upsert(ids, idx.centering.transform(vecs, langs))
+        idx.save()
+        return idx
+
+    def refresh_index(self, rec_ids: list[int]) -> None:
+        """Add or replace the vectors of these records (after an import)."""
+        with self.lock:
+            if self._index is None:
+                self.index  # loads, and rebuilds from the cache when out of step
+                return
+            idx = self._index
+            ids, vecs, langs = self.stored_vectors(sorted(set(rec_ids)))
+            if self._needs_refit(idx, len(idx) + len(ids)):
+                self._index = self._build_index(*self.stored_vectors())
+                return
+            idx.upsert(ids, idx.centering.transform(vecs, langs))
+            idx.save()
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """Embed a query and centre it with its own language's mean, like the stored vectors."""
+        lang = self.detector.detect(text)[0]
+        v = self.embedder.encode([text])
+        return self.index.centering.transform(v, [lang])
+
+    def stored_vectors(self, rec_ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+        """(ids, vectors, languages) of recommendations with a cached vector for the active model."""
         emb = self.embedder
         stmt = (
-            select(Recommendation.id, EmbeddingCache.vector)
+            select(Recommendation.id, EmbeddingCache.vector, Recommendation.language)
             .join(EmbeddingCache, EmbeddingCache.text_hash == Recommendation.text_hash)
             .where(EmbeddingCache.model_id == emb.model_id)
         )
-        ids, vecs = [], []
+        ids, vecs, langs = [], [], []
         with self.db.session() as s:
-            if rec_ids is not None:
-                for start in range(0, len(rec_ids), 900):
-                    chunk = rec_ids[start : start + 900]
-                    for rid, blob in s.execute(stmt.where(Recommendation.id.in_(chunk))):
-                        ids.append(rid)
-                        vecs.append(np.frombuffer(blob, dtype=np.float32))
-            else:
-                for rid, blob in s.execute(stmt):
+            chunks = ([stmt.where(Recommendation.id.in_(rec_ids[i : i + 900])) for i in range(0, len(rec_ids), 900)]
+                      if rec_ids is not None else [stmt])
+            for q in chunks:
+                for rid, blob, lang in s.execute(q):
                     ids.append(rid)
                     vecs.append(np.frombuffer(blob, dtype=np.float32))
+                    langs.append(lang)
         if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, emb.dim), np.float32)
-        return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32)
+            return np.zeros(0, np.int64), np.zeros((0, emb.dim), np.float32), []
+        return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32), langs
 
     def close(self) -> None:
         self.db.dispose()

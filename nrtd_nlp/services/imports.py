@@ -199,23 +199,13 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
                          after={"file": filename, "format": fmt, **counts, "stale_suggestions_for": len(stale)}))
         import_id = batch.id
     if embed:
-        _refresh_index(engine, touched)
+        engine.refresh_index(touched)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
                         embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2),
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
-
-
-def _refresh_index(engine: Engine, rec_ids: list[int]) -> None:
-    with engine.lock:
-        if engine._index is None:
-            engine.index  # loads, and rebuilds from the cache when out of step
-            return
-        ids, vecs = engine.stored_vectors(sorted(set(rec_ids)))
-        engine.index.upsert(ids, vecs)
-        engine.index.save()
 
 
 def import_file(engine: Engine, path: Path | str, *, data: bytes | None = None, fmt: str | None = None,
@@ -246,6 +236,6 @@ def embed_pending(engine: Engine, progress: Progress | None = None) -> int:
             for h, blob in new_vectors.items():
                 s.add(EmbeddingCache(text_hash=h, model_id=engine.embedder.model_id, dim=len(blob) // 4,
                                      vector=blob))
-    _refresh_index(engine, [rid for rid, h, _ in rows if h in new_vectors])
+    engine.refresh_index([rid for rid, h, _ in rows if h in new_vectors])
     return len(new_vectors)
 

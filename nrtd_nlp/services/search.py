@@ -57,7 +57,7 @@ def search(engine: Engine, query: str, *, k: int = 10, filters: Filters | None =
             allowed = np.asarray(s.scalars(filters.apply(select(Recommendation.id))).all(), dtype=np.int64)
         if len(allowed) == 0:
             return []
-    qv = engine.embedder.encode([query])
+    qv = engine.query_vector(query)
     with engine.lock:
         scores, ids = engine.index.search(qv, k, allowed=allowed)
     pairs = [(int(i), float(sc)) for i, sc in zip(ids[0], scores[0]) if i >= 0]
