@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # All state in one folder; the demo uses ./.nrtd unless NRTD_HOME is set.
 export NRTD_HOME ?= $(CURDIR)/.nrtd
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-slow bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,8 +24,8 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: setup
-	$(BIN)/python -m pytest -q
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 bench: setup
 	$(BIN)/python benchmarks/embed.py

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="data folder: database, index, models")
     cache_dir: Path = Field(default_factory=_default_cache, description="built model folders (shared)")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
-    embedder: str = Field(default="e5-small", description="embedder name from the registry")
+    embedder: str = Field(default="e5-use", description="embedder name from the registry (nrtd embedders)")
     embed_batch_size: int = 32
     embed_on_import: bool = True
     max_text_chars: int = 20_000

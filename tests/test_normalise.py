@@ -14,6 +14,9 @@ def test_paragraph_numbers():
     assert split_paragraph_number("8.The Committee is concerned") == ("8", "The Committee is concerned")
     assert split_paragraph_number("2030 Agenda for Sustainable Development")[0] is None
     assert split_paragraph_number("Ratify the CAT")[0] is None
+    assert split_paragraph_number("133-29 - المكافحة الفعالة") == ("133.29", "المكافحة الفعالة")
+    assert split_paragraph_number("١٣٢-١٤١ اتخاذ تدابير") == ("132.141", "اتخاذ تدابير")
+    assert split_paragraph_number("119 - 106 مواصلة الجهود") == ("119.106", "مواصلة الجهود")
 
 
 def test_state_suffix_variants():

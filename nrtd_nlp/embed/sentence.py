@@ -49,10 +49,12 @@ class SentenceTransformerEmbedder:
         if quantize == "int8":
             import torch
 
-            first = self.model[0]
-            first.auto_model = torch.ao.quantization.quantize_dynamic(
-                first.auto_model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                       inplace=True)
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
 

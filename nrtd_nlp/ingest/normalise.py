@@ -6,8 +6,9 @@ import re
 import unicodedata
 
 _WS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
-# "132.90 ", "84.5..1 ", "148.5..2/", "133.29. " (UPR paragraph numbers)
-_PARA_DOTTED = re.compile(r"^\s*(\d{1,3}(?:\s?\.{1,2}\s?\d{1,3}){1,3})\s*[./:]?\s*(?=\D)")
+# "132.90 ", "84.5..1 ", "148.5..2/", "133.29. " (UPR paragraph numbers); Arabic documents write
+# "133-29 - " or "١٣٢-١٤١ " (\d matches Arabic-Indic digits too)
+_PARA_DOTTED = re.compile(r"^\s*(\d{1,3}(?:\s?(?:\.{1,2}|[-–])\s?\d{1,3}){1,3})\s*[./:\-–]?\s*(?=\D)")
 # "8.The Committee", "16 - توصي", "16. " (treaty-body paragraph numbers) — only before a non-digit
 _PARA_SINGLE = re.compile(r"^\s*(\d{1,3})\s?[.\-–]\s?(?=[^\d\s.,])")
 # the last parenthetical at the very end, allowing one level of nesting: "(Bolivia (Plurinational State of));"
@@ -34,7 +35,9 @@ def split_paragraph_number(text: str) -> tuple[str | None, str]:
     """``"132.90 Ratify …"`` -> ``("132.90", "Ratify …")``."""
     m = _PARA_DOTTED.match(text)
     if m:
-        para = re.sub(r"\s|\.\.", lambda x: "." if x.group(0) == ".." else "", m.group(1))
+        para = re.sub(r"\s", "", m.group(1))
+        para = re.sub(r"\.\.|[-–]", ".", para)
+        para = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in para)
         return para, text[m.end():].lstrip()
     m = _PARA_SINGLE.match(text)
     if m:
