@@ -68,7 +68,10 @@ class Engine:
     def _needs_refit(idx, n: int) -> bool:
         """Language means are refitted when the store has grown by a quarter since the last fit."""
         c = idx.centering
-        return n > 0 and (not c.fitted or n > 1.25 * max(c.n_fit_, 1))
+        n_fit = getattr(c, "n_fit_", 0)
+        if n < c.min_total:
+            return False  # too small to centre: nothing to refit
+        return not c.fitted or n > 1.25 * max(n_fit, 1)
 
     def _build_index(self, ids, vecs, langs):
         from ..embed.index import VectorIndex
