@@ -22,13 +22,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embed", action="store_true")
     ap.add_argument("--file", default=str(UPR))
+    ap.add_argument("--home", default=None, help="data folder to keep (default: a new temporary one)")
     args = ap.parse_args()
     from nrtd_nlp.config import Settings
     from nrtd_nlp.services.context import Engine
     from nrtd_nlp.services.imports import import_file
     from nrtd_nlp.services.stats import stats
 
-    home = Path(tempfile.mkdtemp(prefix="nrtd-bench-"))
+    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="nrtd-bench-"))
     engine = Engine(Settings(home=home))
     print(f"{'run':8} {'rows':>7} {'created':>8} {'unchanged':>9} {'embedded':>8} {'seconds':>8} {'peak RSS MB':>11}")
     for run in ("first", "again"):

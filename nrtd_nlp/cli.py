@@ -214,6 +214,70 @@ def demo(as_json: bool = typer.Option(False, "--json")):
         typer.echo(f"  {h['score']:.3f}  [{h['language']}] {_short(h['text'], 90)}")
 
 
+@app.command("train-links")
+@guarded
+def train_links(
+    gold: Path = typer.Option(Path("evaluation/gold/upr_pairs.csv"), help="labelled pairs (id_a, id_b, label)"),
+    corpus: Path = typer.Option(..., help="the file the gold ids come from (e.g. the UPR Info export)"),
+    out: Optional[Path] = typer.Option(None, help="bundle folder (default: the packaged models/link_scorer)"),
+    version: str = typer.Option("1"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Train the duplicate/related pair scorer on labelled pairs; figures are cross-validated."""
+    from importlib.resources import files
+
+    from .config import get_settings
+    from .embed.base import get_embedder
+    from .link.train import train
+
+    out = out or Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
+    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version)
+    if as_json:
+        _print_json(meta)
+        return
+    cv = meta["cv"]
+    typer.echo(f"trained {meta['name']}@{meta['version']} on {meta['training_data']['pairs']} pairs -> {out}")
+    typer.echo(f"cv accuracy {cv['accuracy']}; duplicate precision at recall>=0.90: "
+               f"{cv['duplicate_precision_at_recall_0.90']}; thresholds {meta['thresholds']}")
+    for c, r in cv["per_class_argmax"].items():
+        typer.echo(f"  {c:10} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}")
+
+
+@app.command()
+@guarded
+def link(all_records: bool = typer.Option(True, "--all/--new", help="recompute every link (batch job)"),
+         as_json: bool = typer.Option(False, "--json")):
+    """Compute duplicate, follow-up and related links, and regroup (human decisions are kept)."""
+    from .link.service import compute_links
+
+    res = compute_links(_engine())
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    typer.echo(f"{res.records} records, {res.candidates} candidate pairs: {res.duplicate} duplicate, "
+               f"{res.follows_up} follows_up, {res.related} related links in {res.groups} groups "
+               f"({res.seconds}s, {res.agent})")
+
+
+@app.command()
+@guarded
+def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up | related"),
+          min_score: float = typer.Option(0.0, "--min-score"), limit: int = typer.Option(50),
+          as_json: bool = typer.Option(False, "--json")):
+    """List links with their score and explanation."""
+    from .services.links import list_links
+
+    rows, total = list_links(_engine(), kind=kind, min_score=min_score, limit=limit)
+    if as_json:
+        _print_json({"data": rows, "count": total})
+        return
+    typer.echo(f"{total} links")
+    for r in rows:
+        typer.echo(f"{r['score']:.2f} {r['kind']:10} #{r['a']['id']} [{r['a']['language']}] {_short(r['a']['text'], 50)}"
+                   f"  <->  #{r['b']['id']} [{r['b']['language']}] {_short(r['b']['text'], 50)}\n"
+                   f"      {r['explanation']}")
+
+
 @app.command()
 @guarded
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     embedder: str = Field(default="e5-use", description="embedder name from the registry (nrtd embedders)")
     embed_batch_size: int = 32
     embed_on_import: bool = True
+    link_on_import: bool = Field(default=True, description="compute links for imported records")
+    link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
     max_text_chars: int = 20_000
     max_upload_bytes: int = 100 * 1024 * 1024
     threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")

@@ -47,9 +47,10 @@ def create_app(engine=None) -> FastAPI:
             "code": "invalid_input", "field": first["field"],
             "message": f"{first['field']}: {first['message']}", "errors": errors}})
 
-    from .routes import health, imports, recommendations
+    from .routes import health, imports, links, recommendations
 
     app.include_router(health.router)
     app.include_router(recommendations.router, prefix="/v1")
     app.include_router(imports.router, prefix="/v1")
+    app.include_router(links.router, prefix="/v1")
     return app

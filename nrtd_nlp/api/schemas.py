@@ -45,6 +45,7 @@ class ImportOut(BaseModel):
     embedded: int
     seconds: float
     languages: dict[str, int]
+    links: dict[str, Any] | None = None
 
 
 class Page(BaseModel):

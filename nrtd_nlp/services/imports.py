@@ -39,6 +39,7 @@ class ImportResult:
     children: int
     embedded: int
     seconds: float
+    links: dict | None = None
     languages: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -198,14 +199,29 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         s.add(AuditEvent(who=actor, action="import", entity="import", entity_id=str(batch.id),
                          after={"file": filename, "format": fmt, **counts, "stale_suggestions_for": len(stale)}))
         import_id = batch.id
+    links = None
     if embed:
         engine.refresh_index(touched)
+        if engine.settings.link_on_import and touched:
+            links = _link_new(engine, touched, actor)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
-                        embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2),
+                        embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2), links=links,
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
+
+
+def _link_new(engine: Engine, rec_ids: list[int], actor: str) -> dict:
+    """Links for the new records, as part of the import; the import itself is already committed,
+    so a missing or mismatched link model is reported, not raised."""
+    from ..errors import ModelUnavailable
+    from ..link.service import compute_links
+
+    try:
+        return compute_links(engine, rec_ids, actor=actor).to_dict()
+    except ModelUnavailable as e:
+        return {"skipped": str(e)}
 
 
 def import_file(engine: Engine, path: Path | str, *, data: bytes | None = None, fmt: str | None = None,

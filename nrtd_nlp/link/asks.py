@@ -1,0 +1,194 @@
+"""What a recommendation asks: action class, instruments, affected groups, numbers, negation, and
+its atomic asks (one action, one object), so "Ratify the ICCPR, the ICESCR, the CAT and the CERD"
+and "Ratify the CAT and ICERD" overlap exactly on two asks.
+
+Rules and word lists, English first with the common French/Spanish verbs; instruments come from
+the editable data file ``corpora/instruments/instruments.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+
+# (class, regex) in priority order: specific actions before generic ones
+_ACTIONS: list[tuple[str, str]] = [
+    ("withdraw_reservations", r"withdraw\w*|lift\w*|retir\w*|levant\w*"),  # checked with "reservation"
+    ("abolish_death_penalty", r"abolish\w*|abolition|moratori\w+|abolir|abolici\w+|commut\w+"),  # with "death"
+    ("ratify", r"ratif\w+|acce(?:de|ding|ssion)|adher\w+|become a party|becoming a party|sign\w*|adhesi\w+|signer"),
+    ("invite", r"standing invitation|invit\w+|invitaci\w+|country visits?|visit requests?"),
+    ("report", r"submit\w*|overdue reports?|present\w* (?:its|the) (?:initial|periodic)|report(?:s)? to the committee"),
+    ("establish", r"establish\w*|creat\w+|set(?:ting)? up|crear|cr[ée]er|establec\w+|[ée]tablir|institu\w+"),
+    ("repeal", r"repeal\w*|decriminali[sz]\w+|abrog\w+|derog\w+|remove\w*|annul\w*"),
+    ("legislate", r"adopt\w* (?:a |an |the )?(?:\w+ ){0,3}(?:law|legislation|bill|act|code)|enact\w*|pass\w* (?:a |the )?(?:\w+ ){0,2}(?:law|bill)|"
+                  r"amend\w*|criminali[sz]\w+|legisla\w+|revis\w+ (?:the |its )?(?:\w+ ){0,2}(?:law|code|legislation)|"
+                  r"bring (?:its )?(?:\w+ )?legislation into|harmoni[sz]\w+ (?:its )?(?:national )?legislation|prohibit\w*"),
+    ("investigate", r"investigat\w+|prosecut\w+|bring\w* (?:\w+ ){0,4}to justice|punish\w*|impunity|enjuici\w+|poursuiv\w+ en justice"),
+    ("release", r"releas\w+|lib[ée]r\w+"),
+    ("policy", r"(?:action )?plan\b|strateg\w+|polic(?:y|ies)|programm?es?|plan d'action|estrategia|pol[ií]tica"),
+    ("train", r"train\w*|capacity[- ]building|formaci\w+|formation"),
+    ("awareness", r"awareness|campaign\w*|sensiti[sz]\w+|sensibili\w+"),
+    ("resources", r"resources|budget\w*|fund\w*|recursos|ressources"),
+    ("data", r"data\b|statistic\w*|datos|donn[ée]es"),
+    ("cooperate", r"cooperat\w+|collaborat\w+|coop[ée]r\w+|technical assistance"),
+    ("combat", r"combat\w*|fight\w*|eliminat\w+|eradicat\w+|prevent\w*|tackl\w+|lutter|luchar|erradic\w+"),
+    ("ensure", r"ensur\w+|guarante\w+|protect\w*|respect\w*|garanti\w+|veiller|proteg\w+"),
+    ("strengthen", r"strengthen\w*|intensif\w+|enhanc\w+|improv\w+|reinforc\w+|renforc\w+|fortalec\w+|step up|promot\w+"),
+]
+_ACTION_RE = [(name, re.compile(r"\b(?:" + pat + r")", re.I)) for name, pat in _ACTIONS]
+GENERIC_ACTIONS = {"combat", "ensure", "strengthen", "cooperate"}
+
+_GROUPS = {
+    "women": r"wom[ae]n|girls?|gender|femmes?|mujer\w*|ni[ñn]as|maternal|domestic violence",
+    "children": r"child\w*|juvenile|minors?|adolescen\w+|youth|enfants?|ni[ñn]os?|infan\w+|birth registration",
+    "disability": r"disabilit\w+|disabled|handicap\w*|discapacidad",
+    "migrants": r"migra\w+|refugee\w*|asylum|r[ée]fugi\w+|asilo|trafficking",
+    "indigenous": r"indigen\w+|autochtone\w*|ind[ií]gena\w*|tribal",
+    "lgbti": r"lgbt\w*|sexual orientation|gender identity|homosexual\w*|same-sex|intersex",
+    "minorities": r"minorit\w+|roma\b|ethnic|racial|racism|xenophob\w+|caste",
+    "defenders": r"human rights defenders?|journalists?|defensores|d[ée]fenseurs|media workers",
+    "detainees": r"detain\w+|detention|prison\w*|deprived of (?:their )?liberty|torture|d[ée]tenu\w*|reclus\w*",
+    "older": r"older persons|elderly|personas mayores|personnes [âa]g[ée]es",
+    "stateless": r"stateless\w*|apatrid\w*|nationality",
+    "displaced": r"internally displaced|IDPs?|d[ée]plac[ée]\w*|desplazad\w+",
+}
+_GROUP_RE = {k: re.compile(r"\b(?:" + v + r")", re.I) for k, v in _GROUPS.items()}
+_NEGATION = re.compile(r"\b(?:not|no|never|refrain\w*|cease\w*|halt\w*|stop\w*|ne\b|pas\b|jam[aá]s|nunca)\b", re.I)
+_NUMBER = re.compile(r"\b(?:1[89]\d\d|20\d\d|\d+(?:\.\d+)?)\b")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+STOP = set("""the and for with that this its their all any other such from into under which those these
+their them they been have has had will shall should would could must may also including include
+including within without between through against towards about after before upon while where when
+state party states parties country government national further efforts measures necessary
+appropriate continue consider take ensure effective full fully particular particularly especially
+order view line accordance including inter alia more most well same""".split())
+
+
+@dataclass
+class Instrument:
+    id: str
+    family: str
+    regex: re.Pattern
+    is_protocol: bool
+
+
+@lru_cache(maxsize=1)
+def instruments() -> list[Instrument]:
+    path = files("nrtd_nlp") / "corpora" / "instruments" / "instruments.csv"
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            # acronyms are case-sensitive (CAT is not "cat"); names are not
+            names = [p for p in filter(None, (row["patterns_en"] + "|" + row["patterns_fr_es"]).split("|"))]
+            acr = [r"(?<![\w-])" + re.escape(a).replace(r"\ ", r"[\s-]?") + r"(?![\w-])"
+                   for a in filter(None, row["acronyms"].split("|"))]
+            rx = re.compile("|".join([f"(?i:{p})" for p in names] + acr))
+            is_op = row["id"] != row["family"] and row["id"].startswith(("OP", "ICCPR-OP", "ICESCR-OP", "ROME-"))
+            is_op = is_op or "Optional Protocol" in row["patterns_en"] or "-OP" in row["id"] or row["id"].startswith("OP-")
+            out.append(Instrument(row["id"], row["family"], rx, is_op))
+    # optional protocols first: their spans are masked before the parent treaty is looked for
+    return sorted(out, key=lambda i: not i.is_protocol)
+
+
+_ITS_PROTOCOL = re.compile(r"^[\s,]*(?:and|as well as|together with)?\s*(?:to\s+)?(?:its|the)\s+(?:first\s+|two\s+|both\s+)?"
+                           r"optional\s+protocols?", re.I)
+_PROTOCOL_OF = {"CAT": ["OP-CAT"], "CEDAW": ["OP-CEDAW"], "CRPD": ["OP-CRPD"], "ICESCR": ["ICESCR-OP"],
+                "CRC": ["OP-CRC-AC", "OP-CRC-SC"], "ICCPR": ["ICCPR-OP1", "ICCPR-OP2"]}
+
+
+def find_instruments(text: str) -> list[str]:
+    found: list[tuple[int, str]] = []
+    masked = text
+    for ins in instruments():
+        for m in ins.regex.finditer(masked):
+            found.append((m.start(), ins.id))
+            # "the Convention against Torture … and its Optional Protocol": the protocol is asked too
+            tail = _ITS_PROTOCOL.match(_after_title(text, m.end()))
+            if tail and ins.id in _PROTOCOL_OF:
+                protos = _PROTOCOL_OF[ins.id]
+                plural = tail.group(0).lower().rstrip().endswith("protocols") or "two" in tail.group(0).lower()
+                for p in (protos if plural else protos[:1]):
+                    found.append((m.start() + 1, p))
+            masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
+    seen, out = set(), []
+    for _, i in sorted(found):
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+_TITLE_TAIL = re.compile(r"^(?:\s+and\s+Other\s+Cruel,?\s+Inhuman\s+or\s+Degrading\s+Treatment\s+or\s+Punishment|"
+                         r"\s*\([A-Z-]+\))*", re.I)
+
+
+def _after_title(text: str, end: int) -> str:
+    """The text after an instrument's name, past the rest of its long title or acronym."""
+    m = _TITLE_TAIL.match(text[end:])
+    return text[end + (m.end() if m else 0):]
+
+
+def family_of(instrument_id: str) -> str:
+    for ins in instruments():
+        if ins.id == instrument_id:
+            return ins.family
+    return instrument_id
+
+
+def find_actions(text: str) -> list[str]:
+    """Action classes in the order they appear (reservations/death penalty need their object)."""
+    hits: list[tuple[int, str]] = []
+    low = text.lower()
+    for name, rx in _ACTION_RE:
+        for m in rx.finditer(text):
+            if name == "withdraw_reservations" and "reserv" not in low:
+                continue
+            if name == "abolish_death_penalty" and not re.search(r"death|capital|muerte|mort\b|executions?", low):
+                continue
+            hits.append((m.start(), name))
+    hits.sort()
+    out: list[str] = []
+    for _, n in hits:
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def primary_action(actions: list[str]) -> str | None:
+    specific = [a for a in actions if a not in GENERIC_ACTIONS]
+    return specific[0] if specific else (actions[0] if actions else None)
+
+
+@dataclass
+class Asks:
+    action: str | None
+    actions: list[str]
+    instruments: list[str]
+    groups: set[str]
+    numbers: set[str]
+    negated: bool
+    words: set[str]
+    atomic: list[tuple[str, str]] = field(default_factory=list)  # (action, object)
+
+    def families(self) -> set[str]:
+        return {family_of(i) for i in self.instruments}
+
+
+def parse(text: str) -> Asks:
+    acts = find_actions(text)
+    action = primary_action(acts)
+    ins = find_instruments(text)
+    groups = {g for g, rx in _GROUP_RE.items() if rx.search(text)}
+    numbers = set(_NUMBER.findall(text))
+    words = {w.lower() for w in _WORD.findall(text)} - STOP
+    if action in ("ratify", "withdraw_reservations") and ins:
+        atomic = [(action, i) for i in ins]
+    elif ins:
+        atomic = [(action or "?", i) for i in ins]
+    else:
+        key = ",".join(sorted(groups)) or "general"
+        atomic = [(action or "?", key)]
+    return Asks(action, acts, ins, groups, numbers, bool(_NEGATION.search(text)), words, atomic)

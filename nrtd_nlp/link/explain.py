@@ -1,0 +1,51 @@
+"""A reason a person can read, for every link."""
+
+from __future__ import annotations
+
+from .asks import Asks
+
+_ACTION_WORDS = {
+    "ratify": "ratify", "withdraw_reservations": "withdraw reservations", "abolish_death_penalty":
+    "abolish the death penalty", "invite": "invite / cooperate with special procedures", "report": "submit reports",
+    "establish": "establish", "repeal": "repeal / decriminalise", "legislate": "legislate", "investigate":
+    "investigate / prosecute", "release": "release", "policy": "plan / strategy / policy", "train": "train",
+    "awareness": "raise awareness", "resources": "allocate resources", "data": "collect data",
+    "cooperate": "cooperate", "combat": "combat / prevent", "ensure": "ensure / protect", "strengthen": "strengthen",
+}
+
+
+def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, translation: bool = False,
+            same_recommender: bool = False) -> str:
+    if translation:
+        return "translation of the same source record"
+    parts = []
+    if a.action and a.action == b.action:
+        parts.append(f"same action: {_ACTION_WORDS.get(a.action, a.action)}")
+    elif a.action and b.action:
+        parts.append(f"different action: {_ACTION_WORDS.get(a.action, a.action)} / {_ACTION_WORDS.get(b.action, b.action)}")
+    ia, ib = a.instruments, b.instruments
+    shared = [i for i in ia if i in ib]
+    if shared and len(set(ia) | set(ib)) > len(shared):
+        asks = [f"{act} {obj}" for act, obj in a.atomic if (act, obj) in set(b.atomic)]
+        n = len(set(a.atomic) | set(b.atomic))
+        if asks:
+            parts.append(f"shares {len(asks)} of {n} asks: {', '.join(asks)}")
+        else:
+            parts.append(f"same instrument: {', '.join(shared)}; only in one: {', '.join(sorted(set(ia) ^ set(ib)))}")
+    elif shared:
+        parts.append(f"same instrument: {', '.join(shared)}")
+    elif a.families() & b.families():
+        parts.append(f"same treaty family: {', '.join(sorted(a.families() & b.families()))} "
+                     f"({', '.join(ia)} / {', '.join(ib)})")
+    groups = sorted(a.groups & b.groups)
+    if groups:
+        parts.append(f"same group: {', '.join(groups)}")
+    if a.numbers and b.numbers and not (a.numbers & b.numbers):
+        parts.append("different numbers or dates")
+    if a.negated != b.negated:
+        parts.append("one is negated")
+    if kind == "follows_up":
+        parts.append("earlier cycle" + (", same recommending State" if same_recommender else ""))
+    parts.append(f"similarity {cos[0]:.2f}/{cos[1]:.2f}")
+    parts.append(f"P({'duplicate' if kind in ('duplicate', 'follows_up') else kind})={p:.2f}")
+    return " · ".join(parts)

@@ -1,0 +1,99 @@
+"""A calibrated pair scorer: multinomial logistic regression over the pair features, giving
+P(duplicate), P(related), P(different). Stored as plain JSON (no pickle) in a model bundle with a
+manifest: version, embedder id, training-data hash, library versions, thresholds, CV figures.
+
+Two heads: ``full`` for pairs in the same language (all features) and ``cross`` for pairs in
+different languages (the embedding cosines only: word and TF-IDF overlap mean nothing there).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelUnavailable
+from .features import FEATURES
+
+CLASSES = ("different", "duplicate", "related")
+CROSS_FEATURES = ("cos_1", "cos_2")
+
+
+@dataclass
+class Head:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (n_classes, n_features)
+    intercept: np.ndarray
+    classes: tuple[str, ...] = CLASSES
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        Z = (X - self.mean) / self.scale
+        logits = Z @ self.coef.T + self.intercept
+        logits -= logits.max(1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(1, keepdims=True)
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "classes": list(self.classes), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Head":
+        return cls(tuple(d["features"]), np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]),
+                   np.asarray(d["intercept"]), tuple(d["classes"]))
+
+
+def fit_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], C: float = 1.0) -> Head:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / scale, y)
+    order = [list(lr.classes_).index(c) for c in CLASSES]
+    return Head(features, mean, scale, lr.coef_[order], lr.intercept_[order])
+
+
+class PairScorer:
+    """``predict(X_full, cross_mask) -> (n, 3)`` probabilities in CLASSES order."""
+
+    def __init__(self, full: Head, cross: Head, meta: dict):
+        self.full, self.cross, self.meta = full, cross, meta
+
+    @property
+    def agent(self) -> str:
+        return f"{self.meta['name']}@{self.meta['version']}"
+
+    @property
+    def threshold_duplicate(self) -> float:
+        return float(self.meta["thresholds"]["duplicate"])
+
+    @property
+    def threshold_related(self) -> float:
+        return float(self.meta["thresholds"]["related"])
+
+    def predict(self, X: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
+        P = self.full.proba(X)
+        if cross is not None and cross.any():
+            idx = [FEATURES.index(f) for f in self.cross.features]
+            P[cross] = self.cross.proba(X[cross][:, idx])
+        return P
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.json").write_text(json.dumps({"full": self.full.to_dict(), "cross": self.cross.to_dict()}))
+        (folder / "manifest.json").write_text(json.dumps(self.meta, indent=1))
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "PairScorer":
+        folder = Path(folder) if folder else Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
+        try:
+            model = json.loads((folder / "model.json").read_text())
+            meta = json.loads((folder / "manifest.json").read_text())
+        except FileNotFoundError as e:
+            raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
+        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta)

@@ -1,0 +1,242 @@
+"""Compute links for new (or all) records and keep groups with stable ids.
+
+Candidates: the k nearest neighbours of each record among records addressed to the same State
+(exact FAISS search with an id selector; the index is exact below any size we expect here: see
+benchmarks/links.py). Each candidate pair gets P(duplicate/related/different) from the pair scorer.
+A duplicate across cycles is a ``follows_up``. Human decisions win: a pair a person confirmed or
+unlinked is never rewritten, and an unlinked pair is never suggested again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sqlalchemy import delete, or_, select
+
+from ..errors import ModelUnavailable
+from ..services.context import Engine
+from ..store.models import AuditEvent, Link, LinkGroup, Recommendation
+from .asks import Asks, parse
+from .explain import explain
+from .features import part_cosines, part_slices
+from .pairs import featurize, fit_tfidf
+from .scorer import CLASSES, PairScorer
+
+HUMAN = ("confirmed", "unlinked")
+
+
+@dataclass
+class LinkRun:
+    records: int
+    candidates: int
+    duplicate: int
+    follows_up: int
+    related: int
+    groups: int
+    seconds: float
+    agent: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cycle_key(r) -> tuple:
+    def num(x):
+        try:
+            return float(x)
+        except (TypeError, ValueError):
+            return -1.0
+
+    return (num(r.cycle), num(r.session), r.date.isoformat() if r.date else "")
+
+
+def load_scorer(engine: Engine) -> PairScorer:
+    scorer = PairScorer.load(engine.settings.link_model_dir)
+    if scorer.meta.get("embedder") != engine.embedder.model_id:
+        raise ModelUnavailable(f"the link scorer was trained on {scorer.meta.get('embedder')} vectors but this "
+                               f"store uses {engine.embedder.model_id}; retrain with `nrtd train-links`")
+    return scorer
+
+
+def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 10, actor: str = "model",
+                  progress=None) -> LinkRun:
+    import time
+
+    t0 = time.perf_counter()
+    scorer = load_scorer(engine)
+    with engine.db.session() as s:
+        recs = {r.id: r for r in s.scalars(select(Recommendation))}
+        human = {(min(a, b), max(a, b)): st for a, b, st in s.execute(
+            select(Link.rec_a, Link.rec_b, Link.status).where(Link.status.in_(HUMAN)))}
+    ids, raw, langs = engine.stored_vectors()
+    if len(ids) == 0:
+        return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
+    row_of = {int(i): n for n, i in enumerate(ids)}
+    centred = engine.index.centering.transform(raw, langs)
+    queries = [i for i in (rec_ids if rec_ids is not None else ids.tolist()) if i in row_of]
+    by_country: dict[str, list[int]] = defaultdict(list)
+    for i in ids.tolist():
+        by_country[(recs[i].country or "").lower()].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for country, members in by_country.items():
+        q = [i for i in queries if (recs[i].country or "").lower() == country]
+        if not q:
+            continue
+        pool = np.asarray(members, dtype=np.int64)
+        _, nn = engine.index.search(centred[[row_of[i] for i in q]], k + 1, allowed=pool)
+        for i, row in zip(q, nn):
+            for j in row:
+                j = int(j)
+                if j < 0 or j == i:
+                    continue
+                a, b = min(i, j), max(i, j)
+                if recs[a].parent_id == b or recs[b].parent_id == a:
+                    continue  # a paragraph and its own sub-item
+                pairs.add((a, b))
+    # translations from the source: always duplicates, whatever the model says
+    groups_tr: dict[str, list[int]] = defaultdict(list)
+    for i in queries:
+        g = recs[i].translation_group
+        if g:
+            groups_tr[g].append(i)
+    if groups_tr:
+        for i in ids.tolist():
+            g = recs[i].translation_group
+            if g in groups_tr and i not in groups_tr[g]:
+                groups_tr[g].append(i)
+    translation_pairs = {(min(a, b), max(a, b)) for m in groups_tr.values() for a in m for b in m if a != b}
+    pairs |= translation_pairs
+    pairs = {p for p in pairs if human.get(p) != "unlinked"}
+    pair_list = sorted(pairs)
+    asks: dict[int, Asks] = {}
+    for a, b in pair_list:
+        for i in (a, b):
+            if i not in asks:
+                asks[i] = parse(recs[i].text)
+    out_links: list[Link] = []
+    counts = dict(duplicate=0, follows_up=0, related=0)
+    if pair_list:
+        tfidf = fit_tfidf([r.text for r in recs.values()])
+        A = [a for a, _ in pair_list]
+        B = [b for _, b in pair_list]
+        va, vb = raw[[row_of[a] for a in A]], raw[[row_of[b] for b in B]]
+        X = featurize(engine.embedder, tfidf, [recs[a].text for a in A], [recs[b].text for b in B], va, vb,
+                      [asks[a] for a in A], [asks[b] for b in B])
+        cross = np.asarray([recs[a].language != recs[b].language for a, b in pair_list])
+        P = scorer.predict(X, cross)
+        cos = part_cosines(part_slices(engine.embedder), va, vb)
+        i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
+        for n, (a, b) in enumerate(pair_list):
+            if (a, b) in human:
+                continue
+            is_tr = (a, b) in translation_pairs
+            p_dup, p_rel = (1.0, 0.0) if is_tr else (float(P[n, i_dup]), float(P[n, i_rel]))
+            ra, rb = recs[a], recs[b]
+            if p_dup >= scorer.threshold_duplicate:
+                earlier, later = sorted((ra, rb), key=_cycle_key)
+                kind = "duplicate"
+                if (not is_tr and ra.cycle and rb.cycle and ra.cycle != rb.cycle
+                        and (ra.country or "").lower() == (rb.country or "").lower()):
+                    kind = "follows_up"
+                    a, b = earlier.id, later.id  # rec_a is the earlier recommendation
+                score = p_dup
+            elif p_rel >= scorer.threshold_related:
+                kind, score = "related", p_rel
+            else:
+                continue
+            same_rec = bool(ra.recommending_state) and ra.recommending_state == rb.recommending_state
+            why = explain(kind, asks[ra.id], asks[rb.id], score, (float(cos[n, 0]), float(cos[n, 1])),
+                          translation=is_tr, same_recommender=same_rec)
+            counts[kind] += 1
+            out_links.append(Link(rec_a=a, rec_b=b, kind=kind, score=round(score, 4), explanation=why,
+                                  agent="source:translation" if is_tr else scorer.agent, status="suggested"))
+    with engine.db.session() as s:
+        previous = group_members(s)  # before the suggested links are replaced
+        stmt = delete(Link).where(Link.status == "suggested")
+        if rec_ids is not None:
+            q = list(queries)
+            for start in range(0, len(q), 900):
+                chunk = q[start : start + 900]
+                s.execute(stmt.where(or_(Link.rec_a.in_(chunk), Link.rec_b.in_(chunk))))
+        else:
+            s.execute(stmt)
+        s.add_all(out_links)
+        s.flush()
+        n_groups = regroup(s, previous)
+        s.add(AuditEvent(who=actor, action="links.compute", entity="links", entity_id=None,
+                         after={"records": len(queries), "candidates": len(pair_list), **counts,
+                                "agent": scorer.agent}))
+    return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
+                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent)
+
+
+def group_members(s) -> dict[str, set[int]]:
+    old: dict[str, set[int]] = defaultdict(set)
+    for g, a, b in s.execute(select(Link.group_id, Link.rec_a, Link.rec_b).where(Link.group_id.is_not(None))):
+        old[g] |= {a, b}
+    return dict(old)
+
+
+def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
+    """Connected components of duplicate/follows_up links become groups; ids survive re-runs:
+    a new component takes the id of the previous group it overlaps most (Jaccard >= 0.5)."""
+    links = s.execute(select(Link.id, Link.rec_a, Link.rec_b, Link.group_id).where(
+        Link.kind.in_(("duplicate", "follows_up")), Link.status != "unlinked")).all()
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for _, a, b, _ in links:
+        parent[find(a)] = find(b)
+    comps: dict[int, set[int]] = defaultdict(set)
+    for _, a, b, _ in links:
+        comps[find(a)].add(a)
+        comps[find(a)].add(b)
+    old = dict(previous) if previous is not None else group_members(s)
+    existing = {g.id: g for g in s.scalars(select(LinkGroup))}
+    for g, members in list(old.items()):
+        if g not in existing:
+            old.pop(g)
+    seq = max([int(g[1:]) for g in existing if g[1:].isdigit()] or [0])
+    used: set[str] = set()
+    comp_group: dict[int, str] = {}
+    # biggest components choose first, so a split keeps the id with the larger part
+    for root, members in sorted(comps.items(), key=lambda kv: -len(kv[1])):
+        best, best_j = None, 0.0
+        for g, om in old.items():
+            if g in used:
+                continue
+            j = len(members & om) / len(members | om)
+            if j > best_j:
+                best, best_j = g, j
+        if best is not None and best_j >= 0.5:
+            gid = best
+        else:
+            seq += 1
+            gid = f"G{seq:06d}"
+        used.add(gid)
+        comp_group[root] = gid
+    members_all = {m for ms in comps.values() for m in ms}
+    recs = {r.id: r for r in s.scalars(select(Recommendation)) if r.id in members_all} if comps else {}
+    for root, members in comps.items():
+        gid = comp_group[root]
+        canonical = max(members, key=lambda i: (_cycle_key(recs[i]), -i)) if recs else min(members)
+        g = existing.get(gid)
+        if g is None:
+            s.add(LinkGroup(id=gid, kind="duplicate", canonical_rec_id=canonical))
+        elif not g.confirmed:
+            g.canonical_rec_id = canonical
+    s.flush()
+    by_link = {lid: comp_group[find(a)] for lid, a, _, _ in links}
+    for link in s.scalars(select(Link).where(Link.kind.in_(("duplicate", "follows_up")))):
+        link.group_id = by_link.get(link.id)
+    for gid, g in existing.items():
+        if gid not in used and not g.confirmed:
+            s.delete(g)
+    return len(comps)

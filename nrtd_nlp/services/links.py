@@ -1,0 +1,60 @@
+"""Reading links and duplicate groups (the computing lives in nrtd_nlp.link.service)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..errors import InputError
+from ..store.models import Link, LinkGroup, Recommendation
+from .context import Engine
+from .serialize import rec_to_dict
+
+KINDS = ("duplicate", "follows_up", "related")
+
+
+def _brief(r: Recommendation) -> dict:
+    return {"id": r.id, "text": r.text, "language": r.language, "mechanism": r.mechanism, "country": r.country,
+            "recommending_state": r.recommending_state, "cycle": r.cycle, "session": r.session}
+
+
+def list_links(engine: Engine, *, kind: str | None = None, min_score: float = 0.0, limit: int = 50,
+               offset: int = 0) -> tuple[list[dict], int]:
+    if kind and kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", field="kind")
+    if not 0 <= min_score <= 1:
+        raise InputError("min-score must be between 0 and 1", field="min_score")
+    q = select(Link).where(Link.status != "unlinked", (Link.score >= min_score) | (Link.status == "confirmed"))
+    if kind:
+        q = q.where(Link.kind == kind)
+    with engine.db.session() as s:
+        total = s.scalar(select(func.count()).select_from(q.subquery()))
+        rows = s.scalars(q.order_by(Link.score.desc(), Link.id).limit(limit).offset(offset)).all()
+        ids = {x for r in rows for x in (r.rec_a, r.rec_b)}
+        recs = {r.id: r for r in s.scalars(select(Recommendation).where(Recommendation.id.in_(ids)))} if ids else {}
+        return [{"id": r.id, "kind": r.kind, "score": r.score, "explanation": r.explanation, "status": r.status,
+                 "group_id": r.group_id, "agent": r.agent, "a": _brief(recs[r.rec_a]), "b": _brief(recs[r.rec_b])}
+                for r in rows], int(total or 0)
+
+
+def list_groups(engine: Engine, *, limit: int = 50, offset: int = 0, country: str | None = None
+                ) -> tuple[list[dict], int]:
+    with engine.db.session() as s:
+        q = select(LinkGroup)
+        if country:
+            q = q.join(Recommendation, Recommendation.id == LinkGroup.canonical_rec_id).where(
+                func.lower(Recommendation.country) == country.lower())
+        total = s.scalar(select(func.count()).select_from(q.subquery()))
+        groups = s.scalars(q.order_by(LinkGroup.id).limit(limit).offset(offset)).all()
+        out = []
+        for g in groups:
+            links = s.scalars(select(Link).where(Link.group_id == g.id)).all()
+            member_ids = sorted({x for link in links for x in (link.rec_a, link.rec_b)})
+            recs = {r.id: r for r in s.scalars(select(Recommendation).where(Recommendation.id.in_(member_ids)))}
+            out.append({
+                "id": g.id, "confirmed": g.confirmed,
+                "canonical": rec_to_dict(recs[g.canonical_rec_id]) if g.canonical_rec_id in recs else None,
+                "members": [_brief(recs[i]) for i in member_ids],
+                "links": [{"a": link.rec_a, "b": link.rec_b, "kind": link.kind, "score": link.score,
+                           "explanation": link.explanation, "status": link.status} for link in links],
+            })
+        return out, int(total or 0)

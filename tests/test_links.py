@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from nrtd_nlp.link.asks import find_instruments, parse
+from nrtd_nlp.link.explain import explain
+from nrtd_nlp.link.features import FEATURES
+from nrtd_nlp.link.pairs import featurize, fit_tfidf
+from nrtd_nlp.link.scorer import CROSS_FEATURES, PairScorer, fit_head
+
+
+def test_instruments_and_atomic_asks():
+    assert find_instruments("Ratify the Optional Protocol to the Convention against Torture") == ["OP-CAT"]
+    assert find_instruments("Accede to the Convention against Torture and Other Cruel, Inhuman or Degrading "
+                            "Treatment or Punishment and its Optional Protocol") == ["CAT", "OP-CAT"]
+    assert find_instruments("Ratify the CRC and its two Optional Protocols") == ["CRC", "OP-CRC-AC", "OP-CRC-SC"]
+    assert find_instruments("Ratify the Second Optional Protocol to the ICCPR") == ["ICCPR-OP2"]
+    assert find_instruments("Protect the cat") == []  # acronyms are case-sensitive
+    a = parse("Ratify the ICCPR, the ICESCR, the CAT and the CERD")
+    b = parse("Ratify the CAT and ICERD")
+    assert a.action == b.action == "ratify"
+    assert set(a.atomic) & set(b.atomic) == {("ratify", "CAT"), ("ratify", "CERD")}
+    assert parse("Consider ratifying OP-CAT").action == "ratify"
+    assert parse("Withdraw its reservations to CEDAW").action == "withdraw_reservations"
+    assert parse("Establish a national preventive mechanism under OP-CAT").action == "establish"
+
+
+def test_explanation_shows_partial_overlap():
+    a = parse("Ratify the ICCPR, the ICESCR, the CAT and the CERD")
+    b = parse("Ratify the CAT and ICERD")
+    why = explain("related", a, b, 0.8, (0.95, 0.7))
+    assert "same action: ratify" in why and "shares 2 of 4 asks: ratify CAT, ratify CERD" in why
+    why = explain("related", parse("Ratify OP-CAT"), parse("Establish a national preventive mechanism under OP-CAT"),
+                  0.7, (0.9, 0.6))
+    assert "different action: ratify / establish" in why and "same instrument: OP-CAT" in why
+
+
+TEXTS = {
+    "t1": ("Ratify the Optional Protocol to the Convention against Torture", "1"),
+    "t2": ("Consider ratifying OP-CAT", "1"),
+    "t3": ("Establish a national preventive mechanism under OP-CAT", "1"),
+    "t4": ("Abolish the death penalty", "1"),
+    "t5": ("Establish an official moratorium on executions with a view to abolishing the death penalty", "1"),
+    "t6": ("Improve access to primary education in rural areas", "1"),
+    "t7": ("Ratify OP-CAT as soon as possible", "2"),
+    "t8": ("Adopt a law on domestic violence", "1"),
+    "t9": ("Enact legislation criminalizing domestic violence", "1"),
+    "t10": ("Increase the budget for primary schools", "1"),
+}
+LABELLED = [("t1", "t2", "duplicate"), ("t4", "t5", "duplicate"), ("t8", "t9", "duplicate"),
+            ("t1", "t7", "duplicate"), ("t2", "t7", "duplicate"),
+            ("t1", "t3", "related"), ("t2", "t3", "related"), ("t6", "t10", "related"), ("t3", "t7", "related"),
+            ("t1", "t6", "different"), ("t4", "t8", "different"), ("t3", "t10", "different"),
+            ("t5", "t6", "different"), ("t9", "t10", "different"), ("t2", "t4", "different")]
+
+
+@pytest.fixture()
+def scorer_dir(tmp_path, test_embedder):
+    """A small scorer for the test embedder, trained the way `nrtd train-links` trains."""
+    ta = [TEXTS[a][0] for a, _, _ in LABELLED]
+    tb = [TEXTS[b][0] for _, b, _ in LABELLED]
+    y = np.asarray([lab for _, _, lab in LABELLED])
+    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
+                  test_embedder.encode(ta), test_embedder.encode(tb))
+    idx = [FEATURES.index(f) for f in CROSS_FEATURES]
+    meta = {"name": "link-scorer-test", "version": "0", "embedder": test_embedder.model_id,
+            "thresholds": {"duplicate": 0.5, "related": 0.4}}
+    PairScorer(fit_head(X, y, FEATURES), fit_head(X[:, idx], y, CROSS_FEATURES), meta).save(tmp_path / "scorer")
+    return tmp_path / "scorer"
+
+
+@pytest.fixture()
+def linked_engine(engine, scorer_dir, tmp_path):
+    from nrtd_nlp.services.imports import import_file
+
+    engine.settings.link_model_dir = scorer_dir
+    p = tmp_path / "recs.csv"
+    lines = ["id,text,country,cycle,mechanism"] + [f"{k},\"{t}\",Utopia,{c},UPR" for k, (t, c) in TEXTS.items()]
+    p.write_text("\n".join(lines) + "\n")
+    res = import_file(engine, p)
+    assert res.links and "skipped" not in res.links
+    return engine
+
+
+def _links(engine):
+    from sqlalchemy import select
+
+    from nrtd_nlp.store.models import Link, Recommendation
+
+    with engine.db.session() as s:
+        ext = {r.id: r.external_id for r in s.scalars(select(Recommendation))}
+        return {(ext[x.rec_a], ext[x.rec_b]): x for x in s.scalars(select(Link))}
+
+
+def test_links_kinds_explanations_and_groups(linked_engine):
+    from nrtd_nlp.link.service import compute_links
+
+    links = _links(linked_engine)
+    dup = links.get(("t1", "t2")) or links.get(("t2", "t1"))
+    assert dup is not None and dup.kind == "duplicate" and "OP-CAT" in dup.explanation
+    fu = links.get(("t1", "t7")) or links.get(("t2", "t7"))
+    assert fu is not None and fu.kind == "follows_up"  # cycle 1 -> cycle 2, rec_a is the earlier one
+    assert all(0 <= x.score <= 1 and x.agent for x in links.values())
+    groups_before = {k: x.group_id for k, x in links.items() if x.group_id}
+    assert groups_before
+    compute_links(linked_engine)  # a re-run keeps group ids
+    after = {k: x.group_id for k, x in _links(linked_engine).items() if x.group_id}
+    assert after == groups_before
+
+
+def test_human_unlink_survives_reruns(linked_engine):
+    from nrtd_nlp.link.service import compute_links
+
+    links = _links(linked_engine)
+    key = ("t1", "t2") if ("t1", "t2") in links else ("t2", "t1")
+    with linked_engine.db.session() as s:
+        from nrtd_nlp.store.models import Link
+
+        s.get(Link, links[key].id).status = "unlinked"
+    compute_links(linked_engine)
+    again = _links(linked_engine)
+    assert again[key].status == "unlinked" and len([k for k in again if set(k) == set(key)]) == 1
+
+
+def test_duplicates_api(linked_engine):
+    from nrtd_nlp.api.deps import get_engine
+    from nrtd_nlp.api.main import create_app
+
+    app = create_app(engine=linked_engine)
+    app.dependency_overrides[get_engine] = lambda: linked_engine
+    with TestClient(app) as c:
+        r = c.get("/v1/duplicates").json()
+        assert r["count"] >= 1 and r["data"][0]["canonical"] and r["data"][0]["links"][0]["explanation"]
+        assert c.get("/v1/links", params={"kind": "nonsense"}).status_code == 422
+        rec = c.get("/v1/recommendations", params={"q": "OP-CAT", "limit": 1}).json()["data"][0]
+        assert c.get(f"/v1/recommendations/{rec['id']}").json()["links"]
+
+
+def test_mismatched_scorer_is_reported_not_raised(engine, demo_csv):
+    from nrtd_nlp.services.imports import import_file
+
+    res = import_file(engine, demo_csv, source="demo")  # packaged scorer: trained on e5-use vectors
+    assert res.created == 42 and "skipped" in res.links and "retrain" in res.links["skipped"]
