@@ -76,11 +76,16 @@ class PairScorer:
     def threshold_related(self) -> float:
         return float(self.meta["thresholds"]["related"])
 
-    def predict(self, X: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, X: np.ndarray, cross: np.ndarray | None = None,
+                cross_cos: np.ndarray | None = None) -> np.ndarray:
+        """``cross`` marks pairs in different languages; their head reads ``cross_cos`` (cosines of
+        language-centred vectors, (n, 2)) when given, else the cosine columns of ``X``."""
         P = self.full.proba(X)
         if cross is not None and cross.any():
-            idx = [FEATURES.index(f) for f in self.cross.features]
-            P[cross] = self.cross.proba(X[cross][:, idx])
+            if cross_cos is None:
+                idx = [FEATURES.index(f) for f in self.cross.features]
+                cross_cos = X[:, idx]
+            P[cross] = self.cross.proba(np.asarray(cross_cos)[cross])
         return P
 
     def save(self, folder: Path) -> None:

@@ -125,8 +125,10 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
         X = featurize(engine.embedder, tfidf, [recs[a].text for a in A], [recs[b].text for b in B], va, vb,
                       [asks[a] for a in A], [asks[b] for b in B])
         cross = np.asarray([recs[a].language != recs[b].language for a, b in pair_list])
-        P = scorer.predict(X, cross)
-        cos = part_cosines(part_slices(engine.embedder), va, vb)
+        sl = part_slices(engine.embedder)
+        ccos = part_cosines(sl, centred[[row_of[a] for a in A]], centred[[row_of[b] for b in B]])
+        P = scorer.predict(X, cross, ccos)
+        cos = part_cosines(sl, va, vb)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         for n, (a, b) in enumerate(pair_list):
             if (a, b) in human:

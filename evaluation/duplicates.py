@@ -1,0 +1,155 @@
+"""Duplicate, follow-up and translation links on real labelled data.
+
+    python -m evaluation.duplicates [--json]
+
+(b) UPR pairs (evaluation/gold/upr_pairs.csv, 340 pairs read and labelled by a person):
+    cross-validated per-kind precision / recall / F1 and the duplicate precision-recall curve,
+    as recorded in the scorer's manifest when it was trained (`nrtd train-links`).
+(c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv, 240 pairs, never seen
+    in training): the shipped scorer's follows_up decisions against the labels, with error examples.
+(a) UHRI translations: the share of (English, other-language) translation pairs the cross-lingual
+    head calls duplicates without being told they are translations, and the share of random
+    cross-lingual non-translation pairs it wrongly calls duplicates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora"
+UPR = CORPORA / "upr-info" / "upr_info_sessions01-18.csv"
+GOLD = Path(__file__).parent / "gold"
+
+
+def prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / max(1, tp + fp)
+    r = tp / max(1, tp + fn)
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(p + r, 1e-9), 4),
+            "tp": tp, "fp": fp, "fn": fn}
+
+
+def followups(embedder, scorer) -> dict:
+    from nrtd_nlp.ingest.readers import read_file
+    from nrtd_nlp.link.pairs import featurize, fit_tfidf
+    from nrtd_nlp.link.scorer import CLASSES
+
+    from .crosslingual import cached_encode
+
+    _, recs = read_file(UPR)
+    by = {r.external_id: r.text for r in recs}
+    rows = list(csv.DictReader(open(GOLD / "upr_followups.csv", encoding="utf-8")))
+    ta = [by[r["id_cycle1"]] for r in rows]
+    tb = [by[r["id_cycle2"]] for r in rows]
+    va, vb = cached_encode(embedder, ta), cached_encode(embedder, tb)
+    X = featurize(embedder, fit_tfidf([r.text for r in recs]), ta, tb, va, vb)
+    P = scorer.predict(X)
+    pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
+    pred = np.where(pdup >= scorer.threshold_duplicate, "follows_up",
+                    np.where(prel >= scorer.threshold_related, "related", "different"))
+    y = np.asarray([r["label"] for r in rows])
+    out = {"pairs": len(rows)}
+    for k in ("follows_up", "related"):
+        out[k] = prf(int(((pred == k) & (y == k)).sum()), int(((pred == k) & (y != k)).sum()),
+                     int(((pred != k) & (y == k)).sum()))
+    errs = [{"pair": rows[i]["pair_id"], "gold": y[i], "predicted": pred[i], "p_duplicate": round(float(pdup[i]), 3),
+             "reason": rows[i]["reason"]} for i in np.where((pred == "follows_up") != (y == "follows_up"))[0]]
+    out["errors"] = errs[:12]
+    curve = []
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        pr = pdup >= t
+        curve.append({"threshold": t, **{k: v for k, v in prf(int((pr & (y == "follows_up")).sum()),
+                     int((pr & (y != "follows_up")).sum()), int((~pr & (y == "follows_up")).sum())).items()
+                     if k in ("precision", "recall", "f1")}})
+    out["curve"] = curve
+    return out
+
+
+def translations(embedder, scorer, n_random: int = 2000, seed: int = 0) -> dict:
+    from nrtd_nlp.ingest.readers import read_file
+    from nrtd_nlp.link.features import FEATURES, part_cosines, part_slices
+    from nrtd_nlp.link.scorer import CLASSES
+
+    from .crosslingual import cached_encode
+
+    _, recs = read_file(CORPORA / "uhri-multilingual" / "uhri_multilingual_dev.csv")
+    by: dict[str, dict[str, str]] = {}
+    for r in recs:
+        by.setdefault(r.translation_group, {})[r.language] = r.text
+    groups = [g for g, d in by.items() if "en" in d]
+    keys = [(g, lang) for g in groups for lang in by[g]]
+    from nrtd_nlp.embed.centering import LanguageCentering
+    from nrtd_nlp.ingest.language import LanguageDetector
+
+    texts = [by[g][lang] for g, lang in keys]
+    V = cached_encode(embedder, texts)
+    det = LanguageDetector()
+    detected = [det.detect(t)[0] for t in texts]
+    V = LanguageCentering().fit(V, detected).transform(V, detected)  # as the store's index does
+    pos = {k: i for i, k in enumerate(keys)}
+    sl = part_slices(embedder)
+
+    def p_dup(ia, ib):
+        cos = part_cosines(sl, V[ia], V[ib])
+        X = np.zeros((len(ia), len(FEATURES)))
+        return scorer.predict(X, np.ones(len(ia), bool), cos)[:, CLASSES.index("duplicate")]
+
+    out = {}
+    rng = np.random.default_rng(seed)
+    for lang in ("es", "fr", "ar", "ru", "zh"):
+        gs = [g for g in groups if lang in by[g]]
+        found = p_dup([pos[(g, "en")] for g in gs], [pos[(g, lang)] for g in gs]) >= scorer.threshold_duplicate
+        a = rng.integers(0, len(gs), n_random)
+        b = (a + rng.integers(1, len(gs), n_random)) % len(gs)
+        fp = p_dup([pos[(gs[i], "en")] for i in a], [pos[(gs[j], lang)] for j in b]) >= scorer.threshold_duplicate
+        out[lang] = {"pairs": len(gs), "found": round(float(found.mean()), 4),
+                     "random_pairs_called_duplicate": round(float(fp.mean()), 4)}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    from nrtd_nlp.embed.base import get_embedder
+    from nrtd_nlp.link.scorer import PairScorer
+
+    scorer = PairScorer.load()
+    embedder = get_embedder("e5-use")
+    res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "c_followups": followups(embedder, scorer),
+           "a_translations": translations(embedder, scorer)}
+    if args.json:
+        print(json.dumps(res, indent=1, default=str))
+        return
+    cv = res["b_upr_pairs_cv"]
+    print(f"scorer {res['scorer']} (thresholds {scorer.meta['thresholds']})")
+    print(f"\n(b) UPR pairs, {cv['scheme']}: accuracy {cv['accuracy']} (cosine-only head {cv['cosine_only_accuracy']})")
+    print(f"{'kind':11} {'P':>6} {'R':>6} {'F1':>6} {'n':>4}")
+    for k, r in cv["per_class_argmax"].items():
+        print(f"{k:11} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} {r['support']:4d}")
+    print(f"duplicate precision at recall >= 0.90: {cv['duplicate_precision_at_recall_0.90']}")
+    print("duplicate PR curve (threshold P R F1): " + "; ".join(
+        f"{r['threshold']:.2f} {r['precision']:.2f} {r['recall']:.2f} {r['f1']:.2f}" for r in cv["duplicate_pr"][::2]))
+    fu = res["c_followups"]
+    print(f"\n(c) follow-ups, {fu['pairs']} pairs never used in training:")
+    for k in ("follows_up", "related"):
+        r = fu[k]
+        print(f"{k:11} P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} (tp {r['tp']} fp {r['fp']} fn {r['fn']})")
+    print("follows_up curve (threshold P R F1): " + "; ".join(
+        f"{r['threshold']:.1f} {r['precision']:.2f} {r['recall']:.2f} {r['f1']:.2f}" for r in fu["curve"]))
+    print("errors:")
+    for e in fu["errors"][:8]:
+        print(f"  {e['pair']} gold {e['gold']:10} predicted {e['predicted']:10} p={e['p_duplicate']:.2f}  {e['reason']}")
+    print("\n(a) UHRI translation pairs found as duplicates by the cross-lingual head:")
+    for lang, r in res["a_translations"].items():
+        print(f"  en-{lang}: found {r['found']:.3f} of {r['pairs']}; random pairs called duplicate "
+              f"{r['random_pairs_called_duplicate']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
