@@ -278,6 +278,18 @@ def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up 
                    f"      {r['explanation']}")
 
 
+@app.command("link-decide")
+@guarded
+def link_decide(link_id: int = typer.Argument(...), decision: str = typer.Argument(..., help="confirm | unlink"),
+                reviewer: str = typer.Option(..., help="who decides (audited)"),
+                as_json: bool = typer.Option(False, "--json")):
+    """Confirm or unlink a suggested link; model re-runs never undo it."""
+    from .link.decisions import decide_link
+
+    res = decide_link(_engine(), link_id, decision, reviewer)
+    _print_json(res) if as_json else typer.echo(f"link {link_id}: {res['status']} (group {res['group_id']})")
+
+
 @app.command()
 @guarded
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),

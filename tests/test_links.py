@@ -141,3 +141,35 @@ def test_mismatched_scorer_is_reported_not_raised(engine, demo_csv):
 
     res = import_file(engine, demo_csv, source="demo")  # packaged scorer: trained on e5-use vectors
     assert res.created == 42 and "skipped" in res.links and "retrain" in res.links["skipped"]
+
+
+def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
+    from nrtd_nlp.api.deps import get_engine
+    from nrtd_nlp.api.main import create_app
+    from nrtd_nlp.link.service import compute_links
+
+    app = create_app(engine=linked_engine)
+    app.dependency_overrides[get_engine] = lambda: linked_engine
+    with TestClient(app) as c:
+        link = c.get("/v1/links", params={"kind": "duplicate"}).json()["data"][0]
+        body = {"decision": "confirm", "reviewer": "ana", "expected_status": "suggested"}
+        r = c.post(f"/v1/links/{link['id']}/decision", json=body)
+        assert r.status_code == 200 and r.json()["status"] == "confirmed"
+        again = c.post(f"/v1/links/{link['id']}/decision", json=body)  # stale: someone decided first
+        assert again.status_code == 409 and again.json()["detail"]["field"] == "expected_status"
+        assert c.post(f"/v1/links/{link['id']}/decision", json={"decision": "maybe", "reviewer": "x"}).status_code == 422
+        assert c.post("/v1/links/99999/decision", json={"decision": "confirm", "reviewer": "x"}).status_code == 404
+        compute_links(linked_engine)
+        kept = [x for x in c.get("/v1/links", params={"limit": 1000}).json()["data"] if x["id"] == link["id"]]
+        assert kept and kept[0]["status"] == "confirmed"
+        group = c.get("/v1/duplicates").json()["data"][0]
+        member = group["members"][0]["id"]
+        r = c.post(f"/v1/duplicates/{group['id']}/split", json={"rec_ids": [member], "reviewer": "ana"})
+        assert r.status_code == 200 and r.json()["unlinked"]
+    from sqlalchemy import select
+
+    from nrtd_nlp.store.models import AuditEvent
+
+    with linked_engine.db.session() as s:
+        actions = [a.action for a in s.scalars(select(AuditEvent).where(AuditEvent.who == "ana"))]
+    assert actions == ["link.confirm", "group.split"]

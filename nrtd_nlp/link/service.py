@@ -25,6 +25,7 @@ from .pairs import featurize, fit_tfidf
 from .scorer import CLASSES, PairScorer
 
 HUMAN = ("confirmed", "unlinked")
+MAX_GROUP = 25
 
 
 @dataclass
@@ -184,9 +185,10 @@ def group_members(s) -> dict[str, set[int]]:
 def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
     """Connected components of duplicate/follows_up links become groups; ids survive re-runs:
     a new component takes the id of the previous group it overlaps most (Jaccard >= 0.5)."""
-    links = s.execute(select(Link.id, Link.rec_a, Link.rec_b, Link.group_id).where(
+    links = s.execute(select(Link.id, Link.rec_a, Link.rec_b, Link.status, Link.score).where(
         Link.kind.in_(("duplicate", "follows_up")), Link.status != "unlinked")).all()
     parent: dict[int, int] = {}
+    size: dict[int, int] = {}
 
     def find(x: int) -> int:
         while parent.setdefault(x, x) != x:
@@ -194,12 +196,18 @@ def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
             x = parent[x]
         return x
 
-    for _, a, b, _ in links:
-        parent[find(a)] = find(b)
+    # strongest evidence first (a person's confirmation above all); a merge that would make a group
+    # larger than MAX_GROUP is refused, so a chain of near-duplicates cannot swallow a whole theme
+    for _lid, a, b, status, score in sorted(links, key=lambda x: (x[3] != "confirmed", -(x[4] or 0))):
+        ra, rb = find(a), find(b)
+        if ra == rb or (status != "confirmed" and size.get(ra, 1) + size.get(rb, 1) > MAX_GROUP):
+            continue
+        parent[ra] = rb
+        size[rb] = size.get(ra, 1) + size.get(rb, 1)
     comps: dict[int, set[int]] = defaultdict(set)
-    for _, a, b, _ in links:
-        comps[find(a)].add(a)
-        comps[find(a)].add(b)
+    for lid, a, b, _, _ in links:
+        if find(a) == find(b):
+            comps[find(a)] |= {a, b}
     old = dict(previous) if previous is not None else group_members(s)
     existing = {g.id: g for g in s.scalars(select(LinkGroup))}
     for g, members in list(old.items()):
@@ -235,7 +243,7 @@ def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
         elif not g.confirmed:
             g.canonical_rec_id = canonical
     s.flush()
-    by_link = {lid: comp_group[find(a)] for lid, a, _, _ in links}
+    by_link = {lid: comp_group[find(a)] for lid, a, b, _, _ in links if find(a) == find(b)}
     for link in s.scalars(select(Link).where(Link.kind.in_(("duplicate", "follows_up")))):
         link.group_id = by_link.get(link.id)
     for gid, g in existing.items():
