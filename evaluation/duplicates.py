@@ -5,8 +5,8 @@
 (b) UPR pairs (evaluation/gold/upr_pairs.csv, 340 pairs read and labelled by a person):
     cross-validated per-kind precision / recall / F1 and the duplicate precision-recall curve,
     as recorded in the scorer's manifest when it was trained (`nrtd train-links`).
-(c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv, 240 pairs, never seen
-    in training): the shipped scorer's follows_up decisions against the labels, with error examples.
+(c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
+    trains the follow-up head and tunes its threshold; the odd half, never seen, is scored here.
 (a) UHRI translations: the share of (English, other-language) translation pairs the cross-lingual
     head calls duplicates without being told they are translations, and the share of random
     cross-lingual non-translation pairs it wrongly calls duplicates.
@@ -43,14 +43,16 @@ def followups(embedder, scorer) -> dict:
 
     _, recs = read_file(UPR)
     by = {r.external_id: r.text for r in recs}
-    rows = list(csv.DictReader(open(GOLD / "upr_followups.csv", encoding="utf-8")))
+    from nrtd_nlp.link.train import split_followups
+
+    _, rows = split_followups(list(csv.DictReader(open(GOLD / "upr_followups.csv", encoding="utf-8"))))
     ta = [by[r["id_cycle1"]] for r in rows]
     tb = [by[r["id_cycle2"]] for r in rows]
     va, vb = cached_encode(embedder, ta), cached_encode(embedder, tb)
     X = featurize(embedder, fit_tfidf([r.text for r in recs]), ta, tb, va, vb)
-    P = scorer.predict(X)
+    P = scorer.predict(X, cross_cycle=np.ones(len(X), bool))
     pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
-    pred = np.where(pdup >= scorer.threshold_duplicate, "follows_up",
+    pred = np.where(pdup >= scorer.threshold_follows_up, "follows_up",
                     np.where(prel >= scorer.threshold_related, "related", "different"))
     y = np.asarray([r["label"] for r in rows])
     out = {"pairs": len(rows)}
@@ -136,7 +138,8 @@ def main() -> None:
     print("duplicate PR curve (threshold P R F1): " + "; ".join(
         f"{r['threshold']:.2f} {r['precision']:.2f} {r['recall']:.2f} {r['f1']:.2f}" for r in cv["duplicate_pr"][::2]))
     fu = res["c_followups"]
-    print(f"\n(c) follow-ups, {fu['pairs']} pairs never used in training:")
+    print(f"\n(c) follow-ups: {fu['pairs']} held-out pairs (odd ids; even ids trained the follow-up head, threshold "
+          f"{scorer.threshold_follows_up}), never used in training:")
     for k in ("follows_up", "related"):
         r = fu[k]
         print(f"{k:11} P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} (tp {r['tp']} fp {r['fp']} fn {r['fn']})")

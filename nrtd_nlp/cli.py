@@ -220,6 +220,8 @@ def train_links(
     gold: Path = typer.Option(Path("evaluation/gold/upr_pairs.csv"), help="labelled pairs (id_a, id_b, label)"),
     corpus: Path = typer.Option(..., help="the file the gold ids come from (e.g. the UPR Info export)"),
     out: Optional[Path] = typer.Option(None, help="bundle folder (default: the packaged models/link_scorer)"),
+    followups: Optional[Path] = typer.Option(Path("evaluation/gold/upr_followups.csv"),
+                                             help="cycle-1/cycle-2 pairs; even ids tune the follows_up threshold"),
     version: str = typer.Option("1"),
     as_json: bool = typer.Option(False, "--json"),
 ):
@@ -231,7 +233,9 @@ def train_links(
     from .link.train import train
 
     out = out or Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
-    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version)
+    if followups and not followups.exists():
+        followups = None
+    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version, followups=followups)
     if as_json:
         _print_json(meta)
         return

@@ -61,8 +61,8 @@ def fit_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], C: float =
 class PairScorer:
     """``predict(X_full, cross_mask) -> (n, 3)`` probabilities in CLASSES order."""
 
-    def __init__(self, full: Head, cross: Head, meta: dict):
-        self.full, self.cross, self.meta = full, cross, meta
+    def __init__(self, full: Head, cross: Head, meta: dict, followup: Head | None = None):
+        self.full, self.cross, self.meta, self.followup = full, cross, meta, followup
 
     @property
     def agent(self) -> str:
@@ -73,14 +73,21 @@ class PairScorer:
         return float(self.meta["thresholds"]["duplicate"])
 
     @property
+    def threshold_follows_up(self) -> float:
+        return float(self.meta["thresholds"].get("follows_up", self.threshold_duplicate))
+
+    @property
     def threshold_related(self) -> float:
         return float(self.meta["thresholds"]["related"])
 
     def predict(self, X: np.ndarray, cross: np.ndarray | None = None,
-                cross_cos: np.ndarray | None = None) -> np.ndarray:
+                cross_cos: np.ndarray | None = None, cross_cycle: np.ndarray | None = None) -> np.ndarray:
         """``cross`` marks pairs in different languages; their head reads ``cross_cos`` (cosines of
-        language-centred vectors, (n, 2)) when given, else the cosine columns of ``X``."""
+        language-centred vectors, (n, 2)) when given, else the cosine columns of ``X``.
+        ``cross_cycle`` marks same-State pairs from different cycles (the follow-up head)."""
         P = self.full.proba(X)
+        if self.followup is not None and cross_cycle is not None and cross_cycle.any():
+            P[cross_cycle] = self.followup.proba(X[cross_cycle])
         if cross is not None and cross.any():
             if cross_cos is None:
                 idx = [FEATURES.index(f) for f in self.cross.features]
@@ -90,7 +97,10 @@ class PairScorer:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "model.json").write_text(json.dumps({"full": self.full.to_dict(), "cross": self.cross.to_dict()}))
+        heads = {"full": self.full.to_dict(), "cross": self.cross.to_dict()}
+        if self.followup is not None:
+            heads["followup"] = self.followup.to_dict()
+        (folder / "model.json").write_text(json.dumps(heads))
         (folder / "manifest.json").write_text(json.dumps(self.meta, indent=1))
 
     @classmethod
@@ -101,4 +111,5 @@ class PairScorer:
             meta = json.loads((folder / "manifest.json").read_text())
         except FileNotFoundError as e:
             raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
-        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta)
+        fu = Head.from_dict(model["followup"]) if "followup" in model else None
+        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu)

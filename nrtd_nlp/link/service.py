@@ -128,7 +128,10 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
         cross = np.asarray([recs[a].language != recs[b].language for a, b in pair_list])
         sl = part_slices(engine.embedder)
         ccos = part_cosines(sl, centred[[row_of[a] for a in A]], centred[[row_of[b] for b in B]])
-        P = scorer.predict(X, cross, ccos)
+        cycle_diff = np.asarray([bool(recs[a].cycle) and bool(recs[b].cycle) and recs[a].cycle != recs[b].cycle
+                                 and (recs[a].country or "").lower() == (recs[b].country or "").lower()
+                                 for a, b in pair_list])
+        P = scorer.predict(X, cross, ccos, cycle_diff & ~cross)
         cos = part_cosines(sl, va, vb)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         for n, (a, b) in enumerate(pair_list):
@@ -137,11 +140,12 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             is_tr = (a, b) in translation_pairs
             p_dup, p_rel = (1.0, 0.0) if is_tr else (float(P[n, i_dup]), float(P[n, i_rel]))
             ra, rb = recs[a], recs[b]
-            if p_dup >= scorer.threshold_duplicate:
-                earlier, later = sorted((ra, rb), key=_cycle_key)
+            cross_cycle = (not is_tr and bool(ra.cycle) and bool(rb.cycle) and ra.cycle != rb.cycle
+                           and (ra.country or "").lower() == (rb.country or "").lower())
+            if p_dup >= (scorer.threshold_follows_up if cross_cycle else scorer.threshold_duplicate):
                 kind = "duplicate"
-                if (not is_tr and ra.cycle and rb.cycle and ra.cycle != rb.cycle
-                        and (ra.country or "").lower() == (rb.country or "").lower()):
+                if cross_cycle:
+                    earlier, later = sorted((ra, rb), key=_cycle_key)
                     kind = "follows_up"
                     a, b = earlier.id, later.id  # rec_a is the earlier recommendation
                 score = p_dup
