@@ -26,6 +26,7 @@ from .scorer import CLASSES, PairScorer
 
 HUMAN = ("confirmed", "unlinked")
 MAX_GROUP = 25
+CHUNK = 20_000
 
 
 @dataclass
@@ -120,19 +121,26 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
     counts = dict(duplicate=0, follows_up=0, related=0)
     if pair_list:
         tfidf = fit_tfidf([r.text for r in recs.values()])
-        A = [a for a, _ in pair_list]
-        B = [b for _, b in pair_list]
-        va, vb = raw[[row_of[a] for a in A]], raw[[row_of[b] for b in B]]
-        X = featurize(engine.embedder, tfidf, [recs[a].text for a in A], [recs[b].text for b in B], va, vb,
-                      [asks[a] for a in A], [asks[b] for b in B])
-        cross = np.asarray([recs[a].language != recs[b].language for a, b in pair_list])
         sl = part_slices(engine.embedder)
-        ccos = part_cosines(sl, centred[[row_of[a] for a in A]], centred[[row_of[b] for b in B]])
-        cycle_diff = np.asarray([bool(recs[a].cycle) and bool(recs[b].cycle) and recs[a].cycle != recs[b].cycle
-                                 and (recs[a].country or "").lower() == (recs[b].country or "").lower()
-                                 for a, b in pair_list])
-        P = scorer.predict(X, cross, ccos, cycle_diff & ~cross)
-        cos = part_cosines(sl, va, vb)
+        P_parts, cos_parts = [], []
+        for start in range(0, len(pair_list), CHUNK):  # bounded memory: 20k pairs of vectors at a time
+            chunk = pair_list[start : start + CHUNK]
+            A = [a for a, _ in chunk]
+            B = [b for _, b in chunk]
+            ra_rows, rb_rows = [row_of[a] for a in A], [row_of[b] for b in B]
+            va, vb = raw[ra_rows], raw[rb_rows]
+            X = featurize(engine.embedder, tfidf, [recs[a].text for a in A], [recs[b].text for b in B], va, vb,
+                          [asks[a] for a in A], [asks[b] for b in B])
+            cross = np.asarray([recs[a].language != recs[b].language for a, b in chunk])
+            cycle_diff = np.asarray([bool(recs[a].cycle) and bool(recs[b].cycle) and recs[a].cycle != recs[b].cycle
+                                     and (recs[a].country or "").lower() == (recs[b].country or "").lower()
+                                     for a, b in chunk])
+            ccos = part_cosines(sl, centred[ra_rows], centred[rb_rows])
+            P_parts.append(scorer.predict(X, cross, ccos, cycle_diff & ~cross))
+            cos_parts.append(part_cosines(sl, va, vb))
+            if progress:
+                progress("score", min(start + CHUNK, len(pair_list)), len(pair_list))
+        P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         for n, (a, b) in enumerate(pair_list):
             if (a, b) in human:
