@@ -39,11 +39,15 @@ import argparse
 import collections
 import json
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 
-CORPUS = Path("/work/shared/corpora/upr-info/upr_info_sessions01-18.csv")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sampling import outside_repo, quotas  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "upr-info" / "upr_info_sessions01-18.csv"
 SEED = 20240612
 N_COMBOS = 350
 MIN_C1 = 2  # so that every cycle-2 recommendation has a second most similar cycle-1 one
@@ -84,12 +88,6 @@ def load_combos():
     return {k: v for k, v in combos.items() if len(v["1"]) >= MIN_C1 and len(v["2"]) >= MIN_C2}
 
 
-def quotas(n_pairs: int) -> list[int]:
-    raw = [n_pairs * s for s in BIN_SHARE]
-    q = [int(x) for x in raw]
-    for i in sorted(range(len(raw)), key=lambda i: raw[i] - q[i], reverse=True)[: n_pairs - sum(q)]:
-        q[i] += 1
-    return q
 
 
 def main() -> None:
@@ -97,10 +95,7 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/upr_followups_candidates.jsonl")
     ap.add_argument("--n-pairs", type=int, default=N_PAIRS)
     args = ap.parse_args()
-    out = Path(args.out).resolve()
-    repo = Path(__file__).resolve().parents[2]
-    if out.is_relative_to(repo):
-        raise SystemExit(f"refusing to write texts inside the repository: {out}")
+    out = outside_repo(args.out)
 
     combos = load_combos()
     rng = random.Random(SEED)
@@ -136,7 +131,7 @@ def main() -> None:
     by_bin = collections.defaultdict(lambda: collections.defaultdict(list))
     for c, b in zip(cands, bin_of):
         by_bin[int(b)][c[1]].append(c)
-    q = quotas(args.n_pairs)
+    q = quotas(args.n_pairs, BIN_SHARE)
     avail = [sum(len(v) for v in by_bin[b].values()) for b in range(N_BINS)]
     for _ in range(2 * N_BINS):  # pass shortfalls to the next bin up (from the top bin: down)
         for b in range(N_BINS):

@@ -31,11 +31,15 @@ import argparse
 import collections
 import json
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 
-CORPUS = Path("/work/shared/corpora/upr-info/upr_info_sessions01-18.csv")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sampling import outside_repo, quotas  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "upr-info" / "upr_info_sessions01-18.csv"
 SEED = 20240611
 N_GROUPS = 40
 N_BINS = 8
@@ -62,12 +66,6 @@ def load_groups():
     return {k: v for k, v in groups.items() if len({r.recommending_state for r in v}) >= 2}
 
 
-def quotas(n_pairs: int) -> list[int]:
-    raw = [n_pairs * s for s in BIN_SHARE]
-    q = [int(x) for x in raw]
-    for i in sorted(range(len(raw)), key=lambda i: raw[i] - q[i], reverse=True)[: n_pairs - sum(q)]:
-        q[i] += 1
-    return q
 
 
 def main() -> None:
@@ -75,10 +73,7 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/upr_pairs_candidates.jsonl")
     ap.add_argument("--n-pairs", type=int, default=N_PAIRS)
     args = ap.parse_args()
-    out = Path(args.out).resolve()
-    repo = Path(__file__).resolve().parents[2]
-    if out.is_relative_to(repo):
-        raise SystemExit(f"refusing to write texts inside the repository: {out}")
+    out = outside_repo(args.out)
 
     groups = load_groups()
     rng = random.Random(SEED)
@@ -114,7 +109,7 @@ def main() -> None:
     by_bin = collections.defaultdict(lambda: collections.defaultdict(list))
     for p, b in zip(pairs, bin_of):
         by_bin[int(b)][p[1]].append(p)
-    q = quotas(args.n_pairs)
+    q = quotas(args.n_pairs, BIN_SHARE)
     # pass shortfalls upwards (top bin passes downwards)
     avail = [sum(len(v) for v in by_bin[b].values()) for b in range(N_BINS)]
     for b in range(N_BINS):
