@@ -212,6 +212,17 @@ def demo(as_json: bool = typer.Option(False, "--json")):
     typer.echo(f"\nsearch {DEMO_QUERIES[0]!r}, other languages only:")
     for h in foreign:
         typer.echo(f"  {h['score']:.3f}  [{h['language']}] {_short(h['text'], 90)}")
+    lk = res.links or {}
+    if "skipped" in lk:
+        typer.echo(f"\nlinks skipped: {lk['skipped']}")
+    elif lk:
+        from .services.links import list_links
+
+        typer.echo(f"\nlinks ({lk['agent']}): {lk['duplicate']} duplicate, {lk['follows_up']} follows_up, "
+                   f"{lk['related']} related among {lk['candidates']} candidate pairs; the strongest:")
+        for r in list_links(engine, limit=2)[0]:
+            typer.echo(f"  {r['score']:.2f} {r['kind']}: {_short(r['a']['text'], 45)} <-> {_short(r['b']['text'], 45)}\n"
+                       f"       {r['explanation']}")
 
 
 @app.command("train-links")

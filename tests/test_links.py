@@ -173,3 +173,17 @@ def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
     with linked_engine.db.session() as s:
         actions = [a.action for a in s.scalars(select(AuditEvent).where(AuditEvent.who == "ana"))]
     assert actions == ["link.confirm", "group.split"]
+
+
+def test_small_store_gets_no_cross_lingual_guesses(engine, scorer_dir, demo_csv):
+    from sqlalchemy import select
+
+    from nrtd_nlp.services.imports import import_file
+    from nrtd_nlp.store.models import Link, Recommendation
+
+    engine.settings.link_model_dir = scorer_dir
+    import_file(engine, demo_csv, source="demo")  # 47 texts: too few to fit language means
+    with engine.db.session() as s:
+        lang = {r.id: r.language for r in s.scalars(select(Recommendation))}
+        links = s.scalars(select(Link)).all()
+    assert all(lang[x.rec_a] == lang[x.rec_b] for x in links)

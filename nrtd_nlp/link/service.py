@@ -142,10 +142,17 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                 progress("score", min(start + CHUNK, len(pair_list)), len(pair_list))
         P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
+        centred_ok = engine.index.centering.fitted
         for n, (a, b) in enumerate(pair_list):
             if (a, b) in human:
                 continue
             is_tr = (a, b) in translation_pairs
+            if not is_tr and recs[a].language != recs[b].language:
+                # the cross-lingual head reads centred cosines: without fitted language means (a store
+                # under 200 texts) it is not used; and cosines alone only tell duplicates apart
+                if not centred_ok:
+                    continue
+                P[n, i_rel] = 0.0
             p_dup, p_rel = (1.0, 0.0) if is_tr else (float(P[n, i_dup]), float(P[n, i_rel]))
             ra, rb = recs[a], recs[b]
             cross_cycle = (not is_tr and bool(ra.cycle) and bool(rb.cycle) and ra.cycle != rb.cycle
