@@ -26,7 +26,7 @@ def test_health_and_docs(client):
 def test_import_list_get_search(client, demo_csv):
     r = _upload(client, "demo.csv", demo_csv.read_bytes(), source="demo")
     assert r.status_code == 201, r.text
-    assert r.json()["created"] == 42
+    assert r.json()["created"] == 44
     assert _upload(client, "demo.csv", demo_csv.read_bytes(), source="demo").json()["created"] == 0
     page = client.get("/v1/recommendations", params={"language": "es", "limit": 5}).json()
     assert page["count"] == 11 and len(page["data"]) == 5

@@ -47,11 +47,11 @@ def test_import_search_stats_json(settings, demo_csv, monkeypatch, test_embedder
     monkeypatch.setattr("nrtd_nlp.embed.base._REGISTRY", {"minilm-test": (lambda **kw: test_embedder, "")})
     r = runner.invoke(app, ["import", str(demo_csv), "--source", "demo", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["created"] == 42
+    assert json.loads(r.output)["created"] == 44
     r = runner.invoke(app, ["search", "abolish the death penalty", "--k", "2", "--lang", "en", "--json"])
     hits = json.loads(r.output)
     assert len(hits) == 2 and "death penalty" in hits[0]["text"]
     st = json.loads(runner.invoke(app, ["stats", "--json"]).output)
-    assert st["recommendations"] == 47 and st["by_language"]["es"] == 11  # 9 rows + 2 CRC sub-items
+    assert st["recommendations"] == 49 and st["by_language"]["es"] == 11  # 9 rows + 2 CRC sub-items
     assert Path(settings.home, "nrtd.db").exists()
     get_settings.cache_clear()

@@ -17,12 +17,12 @@ def _count(engine, model=Recommendation):
 
 def test_demo_import_is_idempotent(engine, demo_csv):
     first = import_file(engine, demo_csv, source="demo")
-    assert first.created == 42 and first.children == 5 and first.embedded == 47
+    assert first.created == 44 and first.children == 5 and first.embedded == 49
     n = _count(engine)
     again = import_file(engine, demo_csv, source="demo")
     assert (again.created, again.updated, again.children, again.embedded) == (0, 0, 0, 0)
-    assert again.unchanged == 47 and _count(engine) == n
-    assert _count(engine, EmbeddingCache) == 47
+    assert again.unchanged == 49 and _count(engine) == n
+    assert _count(engine, EmbeddingCache) == 49
 
 
 def test_children_link_to_parent(engine, demo_csv):
@@ -85,7 +85,7 @@ def test_index_persists_and_filters(engine, demo_csv, settings, test_embedder):
     import_file(engine, demo_csv, source="demo")
     engine.close()
     fresh = Engine(settings, embedder=test_embedder)  # loads the saved index from the data folder
-    assert len(fresh.index) == 47
+    assert len(fresh.index) == 49
     hits = search(fresh, "abolish the death penalty", k=3, filters=Filters(language="en"))
     assert hits and all(h["language"] == "en" for h in hits)
     assert "death penalty" in hits[0]["text"]

@@ -140,7 +140,7 @@ def test_mismatched_scorer_is_reported_not_raised(engine, demo_csv):
     from nrtd_nlp.services.imports import import_file
 
     res = import_file(engine, demo_csv, source="demo")  # packaged scorer: trained on e5-use vectors
-    assert res.created == 42 and "skipped" in res.links and "retrain" in res.links["skipped"]
+    assert res.created == 44 and "skipped" in res.links and "retrain" in res.links["skipped"]
 
 
 def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
@@ -182,8 +182,14 @@ def test_small_store_gets_no_cross_lingual_guesses(engine, scorer_dir, demo_csv)
     from nrtd_nlp.store.models import Link, Recommendation
 
     engine.settings.link_model_dir = scorer_dir
-    import_file(engine, demo_csv, source="demo")  # 47 texts: too few to fit language means
+    import_file(engine, demo_csv, source="demo")  # 49 texts: too few to fit language means
     with engine.db.session() as s:
         lang = {r.id: r.language for r in s.scalars(select(Recommendation))}
         links = s.scalars(select(Link)).all()
     assert all(lang[x.rec_a] == lang[x.rec_b] for x in links)
+
+
+def test_death_penalty_action_is_named_in_the_explanation():
+    a = parse("Establish an official moratorium on executions with a view to abolishing the death penalty")
+    b = parse("Take further steps towards the abolition of the death penalty")
+    assert explain("follows_up", a, b, 0.9, (0.97, 0.88)).startswith("same action: abolish the death penalty")

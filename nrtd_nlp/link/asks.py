@@ -157,6 +157,10 @@ def find_actions(text: str) -> list[str]:
     return out
 
 
+DOMINANT_ACTIONS = ("abolish_death_penalty", "withdraw_reservations")  # they name their own object;
+# used to word explanations (the scorer's feature stays the first specific action: it measured better)
+
+
 def primary_action(actions: list[str]) -> str | None:
     specific = [a for a in actions if a not in GENERIC_ACTIONS]
     return specific[0] if specific else (actions[0] if actions else None)

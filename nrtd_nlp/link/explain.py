@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .asks import Asks
+from .asks import DOMINANT_ACTIONS, Asks
 
 _ACTION_WORDS = {
     "ratify": "ratify", "withdraw_reservations": "withdraw reservations", "abolish_death_penalty":
@@ -19,7 +19,10 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
     if translation:
         return "translation of the same source record"
     parts = []
-    if a.action and a.action == b.action:
+    shared_dominant = [x for x in DOMINANT_ACTIONS if x in a.actions and x in b.actions]
+    if shared_dominant:
+        parts.append(f"same action: {_ACTION_WORDS[shared_dominant[0]]}")
+    elif a.action and a.action == b.action:
         parts.append(f"same action: {_ACTION_WORDS.get(a.action, a.action)}")
     elif a.action and b.action:
         parts.append(f"different action: {_ACTION_WORDS.get(a.action, a.action)} / {_ACTION_WORDS.get(b.action, b.action)}")
