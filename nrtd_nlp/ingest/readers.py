@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -121,8 +122,6 @@ def read_upr_info(header: list[str], rows: list[dict]) -> Iterator[RawRecord]:
         seen[key] += 1
         ext = f"{key[0]}|{key[1]}|{key[2]}|{seen[key]}"
         if len(ext) > 190:  # several recommending States in one cell: keep the id short and stable
-            import hashlib
-
             ext = f"{key[0]}|{key[1]}|sha1:{hashlib.sha1(key[2].encode()).hexdigest()[:16]}|{seen[key]}"
         extra = {"upr_info_issues": _split_multi(r.get("Issue"))}
         if (r.get("Action") or "").strip():

@@ -72,7 +72,6 @@ class Instrument:
     id: str
     family: str
     regex: re.Pattern
-    is_protocol: bool
 
 
 @lru_cache(maxsize=1)
@@ -82,15 +81,11 @@ def instruments() -> list[Instrument]:
     with path.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             # acronyms are case-sensitive (CAT is not "cat"); names are not
-            names = [p for p in filter(None, (row["patterns_en"] + "|" + row["patterns_fr_es"]).split("|"))]
+            names = [p for p in (row["patterns_en"] + "|" + row["patterns_fr_es"]).split("|") if p]
             acr = [r"(?<![\w-])" + re.escape(a).replace(r"\ ", r"[\s-]?") + r"(?![\w-])"
-                   for a in filter(None, row["acronyms"].split("|"))]
-            rx = re.compile("|".join([f"(?i:{p})" for p in names] + acr))
-            is_op = row["id"] != row["family"] and row["id"].startswith(("OP", "ICCPR-OP", "ICESCR-OP", "ROME-"))
-            is_op = is_op or "Optional Protocol" in row["patterns_en"] or "-OP" in row["id"] or row["id"].startswith("OP-")
-            out.append(Instrument(row["id"], row["family"], rx, is_op))
-    # optional protocols first: their spans are masked before the parent treaty is looked for
-    return sorted(out, key=lambda i: not i.is_protocol)
+                   for a in row["acronyms"].split("|") if a]
+            out.append(Instrument(row["id"], row["family"], re.compile("|".join([f"(?i:{p})" for p in names] + acr))))
+    return out
 
 
 _ITS_PROTOCOL = re.compile(r"^[\s,]*(?:and|as well as|together with)?\s*(?:to\s+)?(?:its|the)\s+(?:first\s+|two\s+|both\s+)?"
@@ -100,19 +95,23 @@ _PROTOCOL_OF = {"CAT": ["OP-CAT"], "CEDAW": ["OP-CEDAW"], "CRPD": ["OP-CRPD"], "
 
 
 def find_instruments(text: str) -> list[str]:
+    """Instruments named, in order of appearance. Matches are taken longest first and a match inside
+    a longer one is dropped: "Optional Protocol to the Convention against Torture" is OP-CAT, not
+    also CAT (an optional protocol's or agreement's name contains its parent's)."""
+    matches = [(m.start(), m.end(), ins.id) for ins in instruments() for m in ins.regex.finditer(text)]
+    taken: list[tuple[int, int, str]] = []
+    for start, end, iid in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
+        if all(end <= s0 or start >= e0 for s0, e0, _ in taken):
+            taken.append((start, end, iid))
     found: list[tuple[int, str]] = []
-    masked = text
-    for ins in instruments():
-        for m in ins.regex.finditer(masked):
-            found.append((m.start(), ins.id))
-            # "the Convention against Torture … and its Optional Protocol": the protocol is asked too
-            tail = _ITS_PROTOCOL.match(_after_title(text, m.end()))
-            if tail and ins.id in _PROTOCOL_OF:
-                protos = _PROTOCOL_OF[ins.id]
-                plural = tail.group(0).lower().rstrip().endswith("protocols") or "two" in tail.group(0).lower()
-                for p in (protos if plural else protos[:1]):
-                    found.append((m.start() + 1, p))
-            masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
+    for start, end, iid in taken:
+        found.append((start, iid))
+        # "the Convention against Torture … and its Optional Protocol": the protocol is asked too
+        tail = _ITS_PROTOCOL.match(_after_title(text, end))
+        if tail and iid in _PROTOCOL_OF:
+            protos = _PROTOCOL_OF[iid]
+            plural = tail.group(0).lower().rstrip().endswith("protocols") or "two" in tail.group(0).lower()
+            found += [(start + 1, p) for p in (protos if plural else protos[:1])]
     seen, out = set(), []
     for _, i in sorted(found):
         if i not in seen:
