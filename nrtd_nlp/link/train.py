@@ -132,7 +132,9 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
     ok = [r for r in table if r["precision"] >= 0.9] or table
     t_dup = max(ok, key=lambda r: (r["f1"], r["threshold"]))["threshold"]
     rel_table = pr_table(y == "related", P[:, CLASSES.index("related")])
-    t_rel = max(rel_table, key=lambda r: r["f1"])["threshold"]
+    # related links are shown to people by the thousand: the best F1 with precision >= 0.8
+    ok_rel = [r for r in rel_table if r["precision"] >= 0.8] or rel_table
+    t_rel = max(ok_rel, key=lambda r: (r["f1"], r["threshold"]))["threshold"]
     best_p_at_r90 = max([r["precision"] for r in table if r["recall"] >= 0.9] or [0.0])
     full = fit_head(X, y, FEATURES)
     t_fu, fu_info, fu_head = t_dup, None, None
@@ -159,6 +161,7 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
                "per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
                "duplicate_precision_at_recall_0.90": best_p_at_r90,
                "duplicate_pr": table,
+               "related_pr": rel_table,
                "cosine_only_accuracy": round(float((np.asarray(CLASSES)[Pc.argmax(1)] == y).mean()), 4)},
     })
     scorer.save(out)
