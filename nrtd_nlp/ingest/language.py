@@ -29,7 +29,6 @@ _LEXICON = {
 _LEXICON_SETS = {k: set(v.split()) for k, v in _LEXICON.items()}
 _WORD = re.compile(r"[^\W\d_]+")
 
-SUPPORTED = ("en", "es", "fr", "ar", "ru", "zh", "pt")
 
 
 class LanguageDetector:
@@ -39,8 +38,7 @@ class LanguageDetector:
     plausible (in its top 3), which makes very short texts right.
     """
 
-    def __init__(self, min_score: float = 0.0):
-        self.min_score = min_score
+    def __init__(self):
         self._ft = None
 
     def _fasttext(self):
@@ -100,7 +98,3 @@ class LanguageDetector:
             return best.lang.split("-")[0], float(best.prob)
         except Exception:
             return "und", 0.0
-
-    def detect_many(self, texts: Sequence[str], hints: Sequence[str | None] | None = None):
-        hints = hints or [None] * len(texts)
-        return [self.detect(t, h) for t, h in zip(texts, hints)]

@@ -186,7 +186,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             s.execute(stmt)
         s.add_all(out_links)
         s.flush()
-        n_groups = regroup(s, previous)
+        n_groups = regroup(s, previous, recs)
         s.add(AuditEvent(who=actor, action="links.compute", entity="links", entity_id=None,
                          after={"records": len(queries), "candidates": len(pair_list), **counts,
                                 "agent": scorer.agent}))
@@ -201,7 +201,7 @@ def group_members(s) -> dict[str, set[int]]:
     return dict(old)
 
 
-def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
+def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Recommendation] | None = None) -> int:
     """Connected components of duplicate/follows_up links become groups; ids survive re-runs:
     a new component takes the id of the previous group it overlaps most (Jaccard >= 0.5)."""
     links = s.execute(select(Link.id, Link.rec_a, Link.rec_b, Link.status, Link.score).where(
@@ -251,8 +251,9 @@ def regroup(s, previous: dict[str, set[int]] | None = None) -> int:
             gid = f"G{seq:06d}"
         used.add(gid)
         comp_group[root] = gid
-    members_all = {m for ms in comps.values() for m in ms}
-    recs = {r.id: r for r in s.scalars(select(Recommendation)) if r.id in members_all} if comps else {}
+    if recs is None:  # decisions call without them; compute_links passes the records it loaded
+        members_all = {m for ms in comps.values() for m in ms}
+        recs = {r.id: r for r in s.scalars(select(Recommendation)) if r.id in members_all} if comps else {}
     for root, members in comps.items():
         gid = comp_group[root]
         canonical = max(members, key=lambda i: (_cycle_key(recs[i]), -i)) if recs else min(members)

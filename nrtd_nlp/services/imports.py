@@ -112,6 +112,11 @@ def _embed_missing(engine: Engine, texts_by_hash: dict[str, str], progress: Prog
     return {h: np.ascontiguousarray(v, np.float32).tobytes() for h, v in zip(todo, vecs)}
 
 
+def _cache_vectors(s, model_id: str | None, new_vectors: dict[str, bytes]) -> None:
+    for h, blob in new_vectors.items():
+        s.add(EmbeddingCache(text_hash=h, model_id=model_id, dim=len(blob) // 4, vector=blob))
+
+
 def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filename: str | None = None,
                    file_sha256: str | None = None, actor: str = "cli", embed: bool | None = None,
                    progress: Progress | None = None) -> ImportResult:
@@ -188,9 +193,7 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
             for start in range(0, len(stale), 900):
                 s.execute(update(Suggestion).where(Suggestion.rec_id.in_(stale[start : start + 900]))
                           .values(stale=True))
-        model_id = engine.embedder.model_id if embed else None
-        for h, blob in new_vectors.items():
-            s.add(EmbeddingCache(text_hash=h, model_id=model_id, dim=len(blob) // 4, vector=blob))
+        _cache_vectors(s, engine.embedder.model_id if embed else None, new_vectors)
         batch.created, batch.updated = counts["created"], counts["updated"]
         batch.unchanged, batch.children = counts["unchanged"], counts["children"]
         batch.finished_at = utcnow()
@@ -249,9 +252,7 @@ def embed_pending(engine: Engine, progress: Progress | None = None) -> int:
     new_vectors = _embed_missing(engine, texts, progress)
     if new_vectors:
         with engine.db.session() as s:
-            for h, blob in new_vectors.items():
-                s.add(EmbeddingCache(text_hash=h, model_id=engine.embedder.model_id, dim=len(blob) // 4,
-                                     vector=blob))
+            _cache_vectors(s, engine.embedder.model_id, new_vectors)
     engine.refresh_index([rid for rid, h, _ in rows if h in new_vectors])
     return len(new_vectors)
 
