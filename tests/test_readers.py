@@ -105,3 +105,15 @@ def test_unknown_format_flag(tmp_path):
     p.write_text("text\nx\n")
     with pytest.raises(UnsupportedFormat):
         read_file(p, fmt="docx")
+
+
+def test_quoted_quotes_keep_their_columns(tmp_path):
+    """RFC 4180 quotes inside a quoted field: the sniffer once guessed doublequote=False and shifted columns."""
+    p = tmp_path / "q.csv"
+    rows = ['To,Text,From,Session,Issue'] + [f'Chile,Plain recommendation number {i},Peru,{i},Justice' for i in range(30)]
+    rows.append('Chile,"Follow the recommendation of CERD in ""its concluding observations"", fully",Peru,11,Racial discrimination')
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _, recs = read_file(p)
+    last = recs[-1]
+    assert last.text.startswith('Follow the recommendation of CERD in "its concluding observations"')
+    assert last.session == "11" and last.recommending_state == "Peru"

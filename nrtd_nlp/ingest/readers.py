@@ -61,11 +61,13 @@ def read_csv_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dic
     if "\x00" in text:
         raise EncodingProblem("contains NUL bytes: not a text CSV (wrong format or encoding?)", field=name)
     sample = text[:20000]
+    # Only the delimiter is sniffed: the Sniffer's guess of ``doublequote`` is unreliable (it said False
+    # on the UPR Info export and split 42 rows with quoted quotes into shifted columns). RFC 4180 quoting.
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+        delimiter = ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise InputError("the file is empty or has no header row", field=name)
