@@ -325,6 +325,11 @@ def embedders():
         typer.echo(f"{name:16} {desc}")
 
 
+from .commands import review as _review_commands  # noqa: E402  (keys, export)
+
+_review_commands.register(app)
+
+
 def main() -> None:
     app()
 

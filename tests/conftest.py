@@ -70,3 +70,12 @@ def demo_csv() -> Path:
     from importlib.resources import files
 
     return Path(str(files("nrtd_nlp") / "corpora" / "demo" / "demo_recommendations.csv"))
+
+
+def act_as(app, role: str = "admin", name: str = "test-admin"):
+    """Let route tests act as a caller with this role (the API needs a key; see tests/test_auth.py)."""
+    from nrtd_nlp.api.deps import get_principal
+    from nrtd_nlp.services.auth import Principal
+
+    app.dependency_overrides[get_principal] = lambda: Principal(0, name, role)
+    return app

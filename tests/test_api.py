@@ -3,11 +3,12 @@ from fastapi.testclient import TestClient
 
 from nrtd_nlp.api.deps import get_engine
 from nrtd_nlp.api.main import create_app
+from tests.conftest import act_as
 
 
 @pytest.fixture()
 def client(engine):
-    app = create_app(engine=engine)
+    app = act_as(create_app(engine=engine), "admin")
     app.dependency_overrides[get_engine] = lambda: engine
     with TestClient(app) as c:
         yield c

@@ -7,6 +7,7 @@ from nrtd_nlp.link.explain import explain
 from nrtd_nlp.link.features import FEATURES
 from nrtd_nlp.link.pairs import featurize, fit_tfidf
 from nrtd_nlp.link.scorer import CROSS_FEATURES, PairScorer, fit_head
+from tests.conftest import act_as
 
 
 def test_instruments_and_atomic_asks():
@@ -126,7 +127,7 @@ def test_duplicates_api(linked_engine):
     from nrtd_nlp.api.deps import get_engine
     from nrtd_nlp.api.main import create_app
 
-    app = create_app(engine=linked_engine)
+    app = act_as(create_app(engine=linked_engine), "reader", "ana")
     app.dependency_overrides[get_engine] = lambda: linked_engine
     with TestClient(app) as c:
         r = c.get("/v1/duplicates").json()
@@ -148,11 +149,11 @@ def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
     from nrtd_nlp.api.main import create_app
     from nrtd_nlp.link.service import compute_links
 
-    app = create_app(engine=linked_engine)
+    app = act_as(create_app(engine=linked_engine), "reviewer", "ana")
     app.dependency_overrides[get_engine] = lambda: linked_engine
     with TestClient(app) as c:
         link = c.get("/v1/links", params={"kind": "duplicate"}).json()["data"][0]
-        body = {"decision": "confirm", "reviewer": "ana", "expected_status": "suggested"}
+        body = {"decision": "confirm", "expected_status": "suggested"}
         r = c.post(f"/v1/links/{link['id']}/decision", json=body)
         assert r.status_code == 200 and r.json()["status"] == "confirmed"
         again = c.post(f"/v1/links/{link['id']}/decision", json=body)  # stale: someone decided first
@@ -164,7 +165,7 @@ def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
         assert kept and kept[0]["status"] == "confirmed"
         group = c.get("/v1/duplicates").json()["data"][0]
         member = group["members"][0]["id"]
-        r = c.post(f"/v1/duplicates/{group['id']}/split", json={"rec_ids": [member], "reviewer": "ana"})
+        r = c.post(f"/v1/duplicates/{group['id']}/split", json={"rec_ids": [member]})
         assert r.status_code == 200 and r.json()["unlinked"]
     from sqlalchemy import select
 

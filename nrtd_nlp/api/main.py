@@ -47,10 +47,17 @@ def create_app(engine=None) -> FastAPI:
             "code": "invalid_input", "field": first["field"],
             "message": f"{first['field']}: {first['message']}", "errors": errors}})
 
-    from .routes import health, imports, links, recommendations
+    from fastapi import Depends
 
+    from .deps import require
+    from .routes import health, imports, keys, links, recommendations
+
+    # Access: one policy per router (deps.require). Only /healthz is open; add yours the same way.
+    reader, curate, admin = (Depends(require("reader")), Depends(require("reader", write="reviewer")),
+                             Depends(require("reader", write="admin")))
     app.include_router(health.router)
-    app.include_router(recommendations.router, prefix="/v1")
-    app.include_router(imports.router, prefix="/v1")
-    app.include_router(links.router, prefix="/v1")
+    app.include_router(recommendations.router, prefix="/v1", dependencies=[admin])
+    app.include_router(imports.router, prefix="/v1", dependencies=[Depends(require("admin"))])
+    app.include_router(links.router, prefix="/v1", dependencies=[curate])
+    app.include_router(keys.router, prefix="/v1", dependencies=[Depends(require("admin"))])
     return app

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from ...link.decisions import decide_link, set_canonical, split_group
 
 from ...services.links import list_groups, list_links
-from ..deps import get_engine
+from ..deps import get_engine, get_principal
 
 router = APIRouter(tags=["links"])
 
@@ -29,35 +29,34 @@ def links(engine=Depends(get_engine), kind: Optional[str] = None, min_score: flo
 
 class LinkDecision(BaseModel):
     decision: str = Field(..., pattern="^(confirm|unlink)$")
-    reviewer: str = Field(..., min_length=1, max_length=100)
     expected_status: Optional[str] = Field(None, description="409 if the link's status is no longer this")
     comment: Optional[str] = Field(None, max_length=2000)
 
 
 class GroupSplit(BaseModel):
     rec_ids: list[int] = Field(..., min_length=1)
-    reviewer: str = Field(..., min_length=1, max_length=100)
 
 
 class GroupCanonical(BaseModel):
     rec_id: int
-    reviewer: str = Field(..., min_length=1, max_length=100)
 
 
 @router.post("/links/{link_id}/decision")
-def post_link_decision(link_id: int, body: LinkDecision, engine=Depends(get_engine)) -> dict:
-    """Confirm or unlink a suggested link (audited; re-runs never undo it)."""
-    return decide_link(engine, link_id, body.decision, body.reviewer, expected_status=body.expected_status,
+def post_link_decision(link_id: int, body: LinkDecision, engine=Depends(get_engine),
+                       principal=Depends(get_principal)) -> dict:
+    """Confirm or unlink a suggested link (audited under the key's name; re-runs never undo it)."""
+    return decide_link(engine, link_id, body.decision, principal.name, expected_status=body.expected_status,
                        comment=body.comment)
 
 
 @router.post("/duplicates/{group_id}/split")
-def post_split(group_id: str, body: GroupSplit, engine=Depends(get_engine)) -> dict:
+def post_split(group_id: str, body: GroupSplit, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
     """Take members out of a group (their links to the rest are unlinked)."""
-    return split_group(engine, group_id, body.rec_ids, body.reviewer)
+    return split_group(engine, group_id, body.rec_ids, principal.name)
 
 
 @router.post("/duplicates/{group_id}/confirm")
-def post_confirm(group_id: str, body: GroupCanonical, engine=Depends(get_engine)) -> dict:
+def post_confirm(group_id: str, body: GroupCanonical, engine=Depends(get_engine),
+                 principal=Depends(get_principal)) -> dict:
     """Confirm a group with the canonical member a person chose."""
-    return set_canonical(engine, group_id, body.rec_id, body.reviewer)
+    return set_canonical(engine, group_id, body.rec_id, principal.name)

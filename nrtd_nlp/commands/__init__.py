@@ -1,0 +1,1 @@
+"""CLI command groups, each registered in nrtd_nlp/cli.py with one line."""

@@ -1,0 +1,199 @@
+"""API keys with roles, and the signed session cookie of the review page.
+
+Keys look like ``nrtd_<prefix>_<secret>``: ``prefix`` (8 hex characters) is stored in clear to find the row,
+``secret`` is 32 bytes from :func:`secrets.token_urlsafe`. Only SHA-256 of the whole key is stored. A slow
+password hash (scrypt, PBKDF2) protects *low-entropy* secrets against guessing; a 256-bit random token cannot be
+guessed, so SHA-256 is as safe here and keeps the check on every request well under a millisecond. The
+comparison is constant-time.
+
+Roles are ordered: ``reader`` < ``reviewer`` < ``admin``; a role can do everything a lower one can.
+
+The page's session is a cookie ``<payload>.<hmac>`` signed with a server secret (``NRTD_SECRET_KEY``, else a
+random one kept in ``$NRTD_HOME/secret_key``, mode 0600). The payload holds the key's id, a random session
+nonce and the expiry; the key is re-checked (not revoked) on every request, so revoking a key ends its sessions.
+The CSRF token is an HMAC of the nonce: every form carries it and every POST is checked against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..errors import InputError, NotFound, NrtdError
+from ..store.models import ApiKey, AuditEvent, utcnow
+
+ROLES = ("reader", "reviewer", "admin")
+SESSION_SECONDS = 12 * 3600
+
+
+class Unauthorized(NrtdError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(NrtdError):
+    code = "forbidden"
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name is what audit events and reviews record."""
+
+    key_id: int
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", field="role")
+    return role
+
+
+def create_key(engine, name: str, role: str, *, actor: str = "cli") -> dict:
+    """Create a key; the returned dict holds the only copy of the secret (``key``)."""
+    check_role(role)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InputError("a key name of 1 to 100 characters is required", field="name")
+    prefix = secrets.token_hex(4)
+    key = f"nrtd_{prefix}_{secrets.token_urlsafe(32)}"
+    with engine.db.session() as s:
+        row = ApiKey(name=name, prefix=prefix, key_hash=_hash(key), role=role)
+        s.add(row)
+        s.flush()
+        s.add(AuditEvent(who=actor, action="key.create", entity="api_key", entity_id=str(row.id),
+                         before=None, after={"name": name, "role": role, "prefix": prefix}))
+        return {"id": row.id, "name": name, "role": role, "prefix": prefix, "key": key}
+
+
+def list_keys(engine) -> list[dict]:
+    with engine.db.session() as s:
+        return [{"id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
+                 "created_at": k.created_at.isoformat(), "revoked": k.revoked_at is not None}
+                for k in s.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+def revoke_key(engine, ident: str | int, *, actor: str = "cli") -> dict:
+    """Revoke by id or prefix. Revoking twice is a conflict, not a silent no-op."""
+    from ..errors import Conflict
+
+    with engine.db.session() as s:
+        ident = str(ident)
+        if ident.isdigit():
+            k = s.get(ApiKey, int(ident))
+        else:
+            k = s.scalars(select(ApiKey).where(ApiKey.prefix == ident)).first()
+        if k is None:
+            raise NotFound(f"no key {ident!r}", field="key")
+        if k.revoked_at is not None:
+            raise Conflict(f"key {k.id} ({k.name}) is already revoked", field="key")
+        k.revoked_at = utcnow()
+        s.add(AuditEvent(who=actor, action="key.revoke", entity="api_key", entity_id=str(k.id),
+                         before={"revoked": False}, after={"revoked": True}))
+        return {"id": k.id, "name": k.name, "role": k.role, "revoked": True}
+
+
+def authenticate(engine, key: str | None) -> Principal:
+    """The principal for a presented key; :class:`Unauthorized` when missing, unknown or revoked."""
+    if not key:
+        raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)", field="api_key")
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "nrtd":
+        raise Unauthorized("malformed API key", field="api_key")
+    digest = _hash(key.strip())
+    with engine.db.session() as s:
+        for k in s.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])):
+            if hmac.compare_digest(k.key_hash, digest):
+                if k.revoked_at is not None:
+                    raise Unauthorized("this API key was revoked", field="api_key")
+                return Principal(k.id, k.name, k.role)
+    raise Unauthorized("unknown API key", field="api_key")
+
+
+def principal_by_id(engine, key_id: int) -> Principal | None:
+    with engine.db.session() as s:
+        k = s.get(ApiKey, key_id)
+        if k is None or k.revoked_at is not None:
+            return None
+        return Principal(k.id, k.name, k.role)
+
+
+# --- page sessions -------------------------------------------------------------------------------------------
+
+def server_secret(settings) -> bytes:
+    env = os.environ.get("NRTD_SECRET_KEY")
+    if env:
+        return env.encode("utf-8")
+    path = Path(settings.home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
+
+
+def _b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).decode("ascii").rstrip("=")
+
+
+def _unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def make_session(secret: bytes, key_id: int) -> str:
+    payload = _b64(json.dumps({"k": key_id, "n": secrets.token_hex(16),
+                               "e": int(time.time()) + SESSION_SECONDS}).encode())
+    sig = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
+    return f"{payload}.{sig}"
+
+
+def read_session(secret: bytes, cookie: str | None) -> dict | None:
+    """The payload of a valid, unexpired cookie, else ``None``."""
+    if not cookie or "." not in cookie:
+        return None
+    payload, sig = cookie.rsplit(".", 1)
+    good = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(good, sig):
+        return None
+    try:
+        data = json.loads(_unb64(payload))
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("e", 0) < time.time():
+        return None
+    return data
+
+
+def csrf_token(secret: bytes, session: dict) -> str:
+    return _b64(hmac.new(secret, f"csrf:{session['n']}".encode(), hashlib.sha256).digest())
+
+
+def check_csrf(secret: bytes, session: dict, token: str | None) -> None:
+    if not token or not hmac.compare_digest(csrf_token(secret, session), token):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page", field="csrf")
+
+
+def audit_login(engine, p: Principal) -> None:
+    with engine.db.session() as s:
+        s.add(AuditEvent(who=p.name, action="session.login", entity="api_key", entity_id=str(p.key_id),
+                         before=None, after={"role": p.role, "at": dt.datetime.now(dt.timezone.utc).isoformat()}))
