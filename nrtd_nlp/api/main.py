@@ -60,4 +60,11 @@ def create_app(engine=None) -> FastAPI:
     app.include_router(imports.router, prefix="/v1", dependencies=[Depends(require("admin"))])
     app.include_router(links.router, prefix="/v1", dependencies=[curate])
     app.include_router(keys.router, prefix="/v1", dependencies=[Depends(require("admin"))])
+    from .routes import reviews as _reviews
+
+    app.include_router(_reviews.router, prefix="/v1", dependencies=[curate])
+    from .routes import institutions as _institutions
+
+    app.include_router(_institutions.router, prefix="/v1", dependencies=[admin])
+    app.include_router(_institutions.rec_router, prefix="/v1", dependencies=[curate])
     return app

@@ -1,0 +1,279 @@
+"""Human decisions on machine suggestions: accept, reject, add, revert — single and bulk.
+
+A *slot* is (recommendation, task, value). Its current decision is its latest non-reverted Review; its
+effective state is that decision, else the machine's suggestion. Reviews live in their own table, so a model
+re-run (which rewrites suggestions) never touches them.
+
+Concurrency: every write first locks the recommendation's row (``UPDATE … SET id = id``: a row lock on
+PostgreSQL, the database write lock on SQLite, taken before anything is read), then checks that the slot's
+current review is the one the client saw (``expected_review_id``; ``None`` = undecided). A mismatch is a
+:class:`Conflict` (HTTP 409) naming who decided first — never a lost or duplicated write. Every change adds an
+append-only AuditEvent (who, action, entity, before, after, at).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, select, text
+
+from ..errors import Conflict, InputError, NotFound
+from ..store.models import AuditEvent, Recommendation, Review, Suggestion, utcnow
+
+TASKS = ("sdg_goal", "sdg_target", "upr_issue", "uhri_theme", "affected_group", "action_category", "institution")
+DECISIONS = {"accept": "accepted", "reject": "rejected", "add": "added"}
+
+
+def review_dict(r: Review | None) -> dict | None:
+    if r is None:
+        return None
+    return {"id": r.id, "rec_id": r.rec_id, "task": r.task, "value": r.value, "decision": r.decision,
+            "reviewer": r.reviewer, "at": r.at.isoformat(), "comment": r.comment, "suggestion_id": r.suggestion_id,
+            "reverted": r.reverted_at is not None, "reverted_by": r.reverted_by}
+
+
+def _lock(s, rec_ids) -> None:
+    """Serialise writers on these recommendations before reading anything (see module docstring)."""
+    ids = sorted(set(rec_ids))
+    if not ids:
+        return
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join(f":r{j}" for j in range(len(chunk)))
+        s.execute(text(f"UPDATE recommendations SET id = id WHERE id IN ({marks})"),
+                  {f"r{j}": v for j, v in enumerate(chunk)})
+
+
+def _current(s, rec_id: int, task: str, value: str) -> Review | None:
+    return s.scalars(select(Review).where(Review.rec_id == rec_id, Review.task == task, Review.value == value,
+                                          Review.reverted_at.is_(None)).order_by(Review.id.desc())).first()
+
+
+def _conflict(cur: Review | None, expected: int | None) -> Conflict:
+    if cur is None:
+        what = "is undecided now (the decision you expected was reverted)"
+    else:
+        what = f"was {cur.decision} by {cur.reviewer} (review {cur.id}) at {cur.at.isoformat(timespec='seconds')}"
+    return Conflict(f"{cur.task if cur else 'this'} {cur.value if cur else 'value'} {what}; you expected "
+                    f"{'no decision' if expected is None else f'review {expected}'}: reload and decide again",
+                    field="expected_review_id")
+
+
+def _audit(s, who: str, action: str, before: dict | None, after: dict | None, entity_id) -> None:
+    s.add(AuditEvent(who=who, action=action, entity="review", entity_id=str(entity_id), before=before, after=after))
+
+
+def _check_task(task: str | None) -> str:
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}", field="task")
+    return task
+
+
+def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = None, rec_id: int | None = None,
+           task: str | None = None, value: str | None = None, expected_review_id: int | None = None,
+           comment: str | None = None) -> dict:
+    """Record one decision. ``accept``/``reject`` name a suggestion (its id, or rec+task+value); ``add`` a value."""
+    if decision not in DECISIONS:
+        raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
+    if not reviewer or not reviewer.strip():
+        raise InputError("a reviewer is required", field="reviewer")
+    with engine.db.session() as s:
+        if suggestion_id is not None:
+            sug = s.get(Suggestion, suggestion_id)
+            if sug is None:
+                raise NotFound(f"suggestion {suggestion_id} does not exist", field="suggestion_id")
+            rec_id, task, value = sug.rec_id, sug.task, sug.value
+        else:
+            if rec_id is None:
+                raise InputError("name a suggestion_id, or rec_id + task + value", field="rec_id")
+            _check_task(task)
+            value = (value or "").strip()
+            if not value or len(value) > 200:
+                raise InputError("value must be 1 to 200 characters", field="value")
+            sug = s.scalars(select(Suggestion).where(Suggestion.rec_id == rec_id, Suggestion.task == task,
+                                                     Suggestion.value == value)
+                            .order_by(Suggestion.score.desc())).first()
+            if sug is None and decision != "add":
+                raise InputError(f"nothing was suggested for {task}={value}; use decision=add", field="value")
+        _lock(s, [rec_id])
+        if s.get(Recommendation, rec_id) is None:
+            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
+        cur = _current(s, rec_id, task, value)
+        if (cur.id if cur else None) != expected_review_id:
+            raise _conflict(cur, expected_review_id)
+        r = Review(rec_id=rec_id, task=task, value=value, decision=DECISIONS[decision], reviewer=reviewer,
+                   comment=comment, suggestion_id=sug.id if sug else None, at=utcnow())
+        s.add(r)
+        s.flush()
+        out = review_dict(r)
+        _audit(s, reviewer, f"review.{decision}", review_dict(cur), out, r.id)
+        return out
+
+
+def revert(engine, review_id: int, reviewer: str) -> dict:
+    """Undo a decision: the slot falls back to the decision before it, else to the suggestion.
+
+    Only a slot's current decision can be reverted (a later one would otherwise be silently undone): 409.
+    """
+    with engine.db.session() as s:
+        r = s.get(Review, review_id)
+        if r is None:
+            raise NotFound(f"review {review_id} does not exist", field="review_id")
+        _lock(s, [r.rec_id])
+        s.refresh(r)
+        if r.reverted_at is not None:
+            raise Conflict(f"review {review_id} was already reverted by {r.reverted_by}", field="review_id")
+        cur = _current(s, r.rec_id, r.task, r.value)
+        if cur is not None and cur.id != r.id:
+            raise Conflict(f"review {review_id} is no longer the current decision: {cur.reviewer} "
+                           f"{cur.decision} it later (review {cur.id})", field="review_id")
+        before = review_dict(r)
+        r.reverted_at, r.reverted_by = utcnow(), reviewer
+        s.flush()
+        now = _current(s, r.rec_id, r.task, r.value)
+        _audit(s, reviewer, "review.revert", before, {**review_dict(r), "now_current": now.id if now else None},
+               r.id)
+        return {"reverted": review_id, "current": review_dict(now)}
+
+
+def revert_many(engine, review_ids: list[int], reviewer: str) -> dict:
+    """Undo a bulk decision, newest first; each one is checked like :func:`revert` (all or nothing)."""
+    if not review_ids:
+        raise InputError("name at least one review", field="review_ids")
+    with engine.db.session() as s:
+        rows = s.scalars(select(Review).where(Review.id.in_(review_ids))).all()
+        missing = set(review_ids) - {r.id for r in rows}
+        if missing:
+            raise NotFound(f"reviews {sorted(missing)} do not exist", field="review_ids")
+        _lock(s, [r.rec_id for r in rows])
+        for r in sorted(rows, key=lambda x: -x.id):
+            s.refresh(r)
+            if r.reverted_at is not None:
+                raise Conflict(f"review {r.id} was already reverted by {r.reverted_by}", field="review_ids")
+            cur = _current(s, r.rec_id, r.task, r.value)
+            if cur is not None and cur.id != r.id:
+                raise Conflict(f"review {r.id} is no longer the current decision (review {cur.id} is)",
+                               field="review_ids")
+            before = review_dict(r)
+            r.reverted_at, r.reverted_by = utcnow(), reviewer
+            s.flush()
+            _audit(s, reviewer, "review.revert", before, review_dict(r), r.id)
+        return {"reverted": sorted(review_ids)}
+
+
+def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0, max_score: float = 1.0,
+                task: str | None = None, rec_ids: list[int] | None = None, session: str | None = None,
+                cluster_id: str | None = None) -> dict:
+    """Accept (or reject) every *undecided* suggestion in a scope with score in [min_score, max_score].
+
+    The scope is a review session, a cluster, a list of recommendations and/or a task (at least one). Decided
+    slots are left alone and counted: a bulk action never overwrites a person's decision.
+    """
+    from .review_sessions import session_clause
+
+    if decision not in ("accept", "reject"):
+        raise InputError("bulk decisions are accept or reject", field="decision")
+    if not 0 <= min_score <= max_score <= 1:
+        raise InputError("need 0 <= min_score <= max_score <= 1", field="min_score")
+    if task is not None:
+        _check_task(task)
+    if not (task or rec_ids or session or cluster_id):
+        raise InputError("name a scope: session, cluster_id, rec_ids or task", field="session")
+    from ..store.models import ClusterMember
+
+    q = select(Suggestion).join(Recommendation, Recommendation.id == Suggestion.rec_id).where(
+        Suggestion.score >= min_score, Suggestion.score <= max_score, Suggestion.stale.is_(False))
+    if task:
+        q = q.where(Suggestion.task == task)
+    if rec_ids:
+        q = q.where(Suggestion.rec_id.in_(rec_ids))
+    if session:
+        q = q.where(session_clause(session))
+    if cluster_id:
+        q = q.where(Suggestion.rec_id.in_(select(ClusterMember.rec_id).where(ClusterMember.cluster_id == cluster_id)))
+    with engine.db.session() as s:
+        cand = s.scalars(q.order_by(Suggestion.rec_id, Suggestion.id)).all()
+        _lock(s, [x.rec_id for x in cand])
+        decided = set()
+        recs = sorted({x.rec_id for x in cand})
+        for i in range(0, len(recs), 500):
+            for rid, t, v in s.execute(select(Review.rec_id, Review.task, Review.value).where(
+                    Review.rec_id.in_(recs[i:i + 500]), Review.reverted_at.is_(None))):
+                decided.add((rid, t, v))
+        made, skipped, seen = [], 0, set()
+        for sug in cand:
+            slot = (sug.rec_id, sug.task, sug.value)
+            if slot in seen:
+                continue
+            seen.add(slot)
+            if slot in decided:
+                skipped += 1
+                continue
+            r = Review(rec_id=sug.rec_id, task=sug.task, value=sug.value, decision=DECISIONS[decision],
+                       reviewer=reviewer, suggestion_id=sug.id, comment=f"bulk: score >= {min_score}", at=utcnow())
+            s.add(r)
+            made.append(r)
+        s.flush()
+        for r in made:
+            _audit(s, reviewer, f"review.bulk_{decision}", None, review_dict(r), r.id)
+        return {"decided": len(made), "skipped_decided": skipped, "review_ids": [r.id for r in made]}
+
+
+def list_reviews(engine, *, rec_id: int | None = None, task: str | None = None, reviewer: str | None = None,
+                 limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+    from sqlalchemy import func
+
+    conds = [c for c in (Review.rec_id == rec_id if rec_id is not None else None,
+                         Review.task == task if task else None,
+                         Review.reviewer == reviewer if reviewer else None) if c is not None]
+    where = and_(*conds) if conds else True
+    with engine.db.session() as s:
+        total = s.scalar(select(func.count(Review.id)).where(where))
+        rows = s.scalars(select(Review).where(where).order_by(Review.id.desc()).limit(limit).offset(offset)).all()
+        return [review_dict(r) for r in rows], int(total or 0)
+
+
+def list_audit(engine, *, entity: str | None = None, entity_id: str | None = None, who: str | None = None,
+               limit: int = 100, offset: int = 0) -> list[dict]:
+    q = select(AuditEvent)
+    if entity:
+        q = q.where(AuditEvent.entity == entity)
+    if entity_id:
+        q = q.where(AuditEvent.entity_id == entity_id)
+    if who:
+        q = q.where(AuditEvent.who == who)
+    with engine.db.session() as s:
+        return [{"id": a.id, "who": a.who, "action": a.action, "entity": a.entity, "entity_id": a.entity_id,
+                 "before": a.before, "after": a.after, "at": a.at.isoformat()}
+                for a in s.scalars(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))]
+
+
+def slot_states(s, rec_ids: list[int]) -> dict[int, list[dict]]:
+    """Per recommendation: every suggested or reviewed slot with its score and current decision."""
+    out: dict[int, dict[tuple, dict]] = {r: {} for r in rec_ids}
+    for i in range(0, len(rec_ids), 500):
+        chunk = rec_ids[i:i + 500]
+        for x in s.scalars(select(Suggestion).where(Suggestion.rec_id.in_(chunk))
+                           .order_by(Suggestion.score.desc())):
+            out[x.rec_id].setdefault((x.task, x.value), {
+                "task": x.task, "value": x.value, "score": x.score, "agent": x.agent, "suggestion_id": x.id,
+                "stale": x.stale, "review": None})
+        for r in s.scalars(select(Review).where(Review.rec_id.in_(chunk), Review.reverted_at.is_(None))
+                           .order_by(Review.id)):
+            slot = out[r.rec_id].setdefault((r.task, r.value), {
+                "task": r.task, "value": r.value, "score": None, "agent": None, "suggestion_id": None,
+                "stale": False, "review": None})
+            slot["review"] = review_dict(r)  # ordered by id: the last one wins
+    return {rid: list(slots.values()) for rid, slots in out.items()}
+
+
+def effective_values(slots: list[dict]) -> dict[str, list[dict]]:
+    """task -> values people accepted or added, then unreviewed suggestions; rejected values are dropped."""
+    out: dict[str, list[dict]] = {}
+    for x in slots:
+        rv = x["review"]
+        if rv and rv["decision"] == "rejected":
+            continue
+        status = rv["decision"] if rv else "suggested"
+        out.setdefault(x["task"], []).append({"value": x["value"], "status": status, "score": x["score"]})
+    for vals in out.values():
+        vals.sort(key=lambda v: (v["status"] == "suggested", -(v["score"] or 0)))
+    return out
