@@ -13,7 +13,8 @@ from nrtd_nlp.store.models import ApiKey
 OPEN = {"/healthz"}
 READS = {"GET", "HEAD", "OPTIONS"}
 # Only an admin may import, run jobs or manage keys (reads of jobs are fine for any role; keys are not).
-ADMIN_WRITE_PREFIXES = ("/v1/imports", "/v1/jobs", "/v1/keys", "/v1/recommendations")
+ADMIN_WRITE_PREFIXES = ("/v1/imports", "/v1/jobs", "/v1/keys")
+ADMIN_WRITE_PATHS = {"/v1/recommendations"}  # the batch import
 ADMIN_READ_PREFIXES = ("/v1/keys",)
 
 
@@ -30,7 +31,8 @@ def _routes():
 ROUTES = _routes()
 WRITES = [(m, p) for m, p in ROUTES if m not in READS and p not in STATELESS_POSTS]
 ADMIN_ONLY = [(m, p) for m, p in ROUTES
-              if (m not in READS and p.startswith(ADMIN_WRITE_PREFIXES)) or p.startswith(ADMIN_READ_PREFIXES)]
+              if (m not in READS and (p.startswith(ADMIN_WRITE_PREFIXES) or p in ADMIN_WRITE_PATHS))
+              or p.startswith(ADMIN_READ_PREFIXES)]
 
 
 def _url(path: str) -> str:
