@@ -329,6 +329,10 @@ from .commands import review as _review_commands  # noqa: E402  (keys, export)
 
 _review_commands.register(app)
 
+from .commands import institutions as _institution_commands  # noqa: E402  (institutions, assign, suggest-institutions)
+
+_institution_commands.register(app)
+
 
 def main() -> None:
     app()

@@ -1,0 +1,55 @@
+"""Institutions (``router``: read by readers, written by admins) and a recommendation's responsible
+institutions (``rec_router``: read by readers, assigned by reviewers)."""
+
+from typing import Optional
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from ...services.institutions import add_institution, assign, institutions_for, list_institutions, unassign
+from ..deps import get_engine, get_principal
+
+router = APIRouter(tags=["institutions"])
+rec_router = APIRouter(tags=["institutions"])
+
+
+class InstitutionIn(BaseModel):
+    key: Optional[str] = Field(None, max_length=80, description="stable id (default: from the name)")
+    name: str = Field(..., min_length=1, max_length=300)
+    names: dict[str, str] = Field(default_factory=dict, description="language -> name (es, fr, ar, ru, zh, pt)")
+    themes: list[str] = Field(default_factory=list, description="UPR Info issues, 'SDG 5' …")
+    keywords: list[str] = Field(default_factory=list, description="'stem*' matches word starts")
+    country: Optional[str] = Field(None, max_length=100)
+
+
+class AssignmentIn(BaseModel):
+    institution: str = Field(..., min_length=1, max_length=300, description="key, id or name")
+    action: str = Field("assign", pattern="^(assign|unassign)$")
+    comment: Optional[str] = Field(None, max_length=2000)
+
+
+@router.get("/institutions")
+def get_institutions(engine=Depends(get_engine), country: Optional[str] = None) -> dict:
+    """Institutions with their mandate (names, themes, keywords)."""
+    data = list_institutions(engine, country=country)
+    return {"data": data, "count": len(data)}
+
+
+@router.post("/institutions", status_code=201)
+def post_institution(body: InstitutionIn, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+    """Add or update one institution (upsert by key and country; audited)."""
+    return add_institution(engine, body.model_dump(), actor=principal.name)
+
+
+@rec_router.get("/recommendations/{rec_id}/institutions")
+def get_rec_institutions(rec_id: int, engine=Depends(get_engine)) -> dict:
+    """People's assignments and the latest suggestions, with what the score means and whether the model abstains."""
+    return institutions_for(engine, rec_id)
+
+
+@rec_router.post("/recommendations/{rec_id}/assignments")
+def post_assignment(rec_id: int, body: AssignmentIn, engine=Depends(get_engine),
+                    principal=Depends(get_principal)) -> dict:
+    """Assign (or unassign) a responsible institution: a human decision, audited under the key's name."""
+    fn = assign if body.action == "assign" else unassign
+    return fn(engine, rec_id, body.institution, principal.name, comment=body.comment)

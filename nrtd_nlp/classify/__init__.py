@@ -1,0 +1,1 @@
+"""Classification stages: taggers over label texts and embeddings, and the institution suggester."""

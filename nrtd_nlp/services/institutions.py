@@ -1,0 +1,406 @@
+"""Responsible institutions: load the mandate file, suggest, and record people's assignments.
+
+* ``load_institutions`` upserts an editable mandate file (``corpora/institutions/mandates.csv`` or a
+  country's own) into the Institution table, by (``id`` column, country): loading twice changes nothing.
+* ``suggest_institutions`` scores records with :class:`InstitutionSuggester` and stores the top-k as
+  Suggestion rows (task ``institution``, value = the institution's key, agent ``institutions@…``).
+  Institutions a person already assigned or rejected for a record are never suggested for it again.
+* ``assign`` / ``unassign``: a person's decision (Assignment ``by="human"``), audited. The warm
+  path learns from these, and from accepted or added reviews of task ``institution``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from ..classify.institutions import VERSION, InstitutionSuggester, Mandate
+from ..errors import InputError, NotFound
+from ..ingest.records import text_hash
+from ..store.models import (AuditEvent, Assignment, Institution, ModelRun, Recommendation, Review, Suggestion,
+                            utcnow)
+from .context import Engine
+
+TASK = "institution"
+LANGS = ("es", "fr", "ar", "ru", "zh", "pt")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+
+
+def default_mandates_path() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("nrtd_nlp") / "corpora" / "institutions" / "mandates.csv"))
+
+
+def _split(v) -> list[str]:
+    if isinstance(v, (list, tuple)):
+        return [str(x).strip() for x in v if str(x).strip()]
+    return [x.strip() for x in str(v or "").split("|") if x.strip()]
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or "institution"
+
+
+def clean_item(item: dict, where: str = "") -> dict:
+    """Validate one institution (a file row or an API body) into the stored shape."""
+    name = (item.get("name") or "").strip()
+    if not name or len(name) > 300:
+        raise InputError(f"{where}a name of 1 to 300 characters is required", field="name")
+    key = (item.get("id") or item.get("key") or "").strip() or slug(name)
+    if not _KEY.match(key):
+        raise InputError(f"{where}id {key!r} must be lower-case letters, digits, '_', '.' or '-'", field="id")
+    names = {lang: (item.get(f"name_{lang}") or (item.get("names") or {}).get(lang) or "").strip() for lang in LANGS}
+    names = {k: v for k, v in names.items() if v}
+    return {"key": key, "name": name, "names": names, "themes": _split(item.get("themes")),
+            "keywords": _split(item.get("keywords")), "source": (item.get("source") or "").strip() or None,
+            "country": (item.get("country") or "").strip() or None}
+
+
+def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            raise InputError(f"no such file: {path}", field="file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name} is not UTF-8", field="file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"id", "name"} - set(reader.fieldnames or [])
+    if missing:
+        raise InputError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}", field="file")
+    rows, seen = [], set()
+    for i, row in enumerate(reader, start=2):
+        item = clean_item(row, f"line {i}: ")
+        if item["key"] in seen:
+            raise InputError(f"line {i}: id {item['key']!r} appears twice", field="id")
+        seen.add(item["key"])
+        rows.append(item)
+    if not rows:
+        raise InputError(f"{path.name} has no institutions", field="file")
+    return rows
+
+
+def _inst_dict(x: Institution) -> dict:
+    m = x.mandate or {}
+    return {"id": x.id, "key": m.get("key"), "name": x.name, "country": x.country, "names": m.get("names", {}),
+            "themes": m.get("themes", []), "keywords": m.get("keywords", []), "source": m.get("source")}
+
+
+def _stored_shape(item: dict) -> dict:
+    return {"name": item["name"], "country": item["country"], "aliases": sorted(set(item["names"].values())),
+            "mandate": {"key": item["key"], "names": item["names"], "themes": item["themes"],
+                        "keywords": item["keywords"], "source": item["source"]}}
+
+
+def _upsert(s, item: dict, actor: str) -> str:
+    """'created' | 'updated' | 'unchanged'; one audit event per change."""
+    same = [x for x in s.scalars(select(Institution).where(
+        Institution.country.is_(None) if item["country"] is None else Institution.country == item["country"]))
+        if (x.mandate or {}).get("key") == item["key"]]
+    new = _stored_shape(item)
+    if not same:
+        inst = Institution(**new)
+        s.add(inst)
+        s.flush()
+        s.add(AuditEvent(who=actor, action="institution.create", entity="institution", entity_id=str(inst.id),
+                         after=_inst_dict(inst)))
+        return "created"
+    inst = same[0]
+    if all(getattr(inst, k) == v for k, v in new.items()):
+        return "unchanged"
+    before = _inst_dict(inst)
+    for k, v in new.items():
+        setattr(inst, k, v)
+    s.flush()
+    s.add(AuditEvent(who=actor, action="institution.update", entity="institution", entity_id=str(inst.id),
+                     before=before, after=_inst_dict(inst)))
+    return "updated"
+
+
+def load_institutions(engine: Engine, path: Path | str | None = None, *, data: bytes | None = None,
+                      country: str | None = None, actor: str = "cli") -> dict:
+    """Upsert every institution of a mandate file (one transaction; idempotent)."""
+    path = Path(path) if path else default_mandates_path()
+    items = read_mandates(path, data)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    with engine.db.session() as s:
+        for item in items:
+            if country:
+                item["country"] = country
+            counts[_upsert(s, item, actor)] += 1
+    return {"file": path.name, "institutions": len(items), **counts}
+
+
+def add_institution(engine: Engine, item: dict, *, actor: str) -> dict:
+    item = clean_item(item)
+    with engine.db.session() as s:
+        status = _upsert(s, item, actor)
+    inst = next(x for x in list_institutions(engine, country=item["country"])
+                if x["key"] == item["key"] and x["country"] == item["country"])
+    return {**inst, "status": status}
+
+
+def list_institutions(engine: Engine, *, country: str | None = None) -> list[dict]:
+    with engine.db.session() as s:
+        stmt = select(Institution).order_by(Institution.id)
+        if country:
+            stmt = stmt.where((Institution.country.is_(None)) | (func.lower(Institution.country) == country.lower()))
+        return [_inst_dict(x) for x in s.scalars(stmt)]
+
+
+def _resolve(s, ref: str | int, country: str | None = None) -> Institution:
+    ref = str(ref).strip()
+    rows = list(s.scalars(select(Institution)))
+    hits = [x for x in rows if (x.mandate or {}).get("key") == ref] or \
+        ([x for x in rows if str(x.id) == ref] if ref.isdigit() else []) or \
+        [x for x in rows if x.name.lower() == ref.lower()]
+    if len(hits) > 1:  # the same key for several countries: prefer the record's country, else the generic one
+        hits = [x for x in hits if x.country == country] or [x for x in hits if x.country is None] or hits
+    if not hits:
+        raise NotFound(f"no institution {ref!r} (use its id, key or name; `nrtd institutions list`)",
+                       field="institution")
+    return hits[0]
+
+
+def _assign_dict(a: Assignment, inst: Institution) -> dict:
+    return {"rec_id": a.rec_id, "institution": (inst.mandate or {}).get("key"), "institution_id": inst.id,
+            "name": inst.name, "by": a.by, "agent": a.agent, "score": a.score,
+            "at": a.at.isoformat() if a.at else None}
+
+
+def assign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *, comment: str | None = None) -> dict:
+    """A person makes an institution responsible for a recommendation (idempotent, audited)."""
+    if not reviewer or not reviewer.strip():
+        raise InputError("a reviewer name is required", field="reviewer")
+    with engine.db.session() as s:
+        rec = s.get(Recommendation, rec_id)
+        if rec is None:
+            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
+        inst = _resolve(s, institution, rec.country)
+        a = s.scalars(select(Assignment).where(Assignment.rec_id == rec_id, Assignment.institution_id == inst.id,
+                                               Assignment.by == "human")).first()
+        if a is not None:
+            return {**_assign_dict(a, inst), "status": "unchanged"}
+        a = Assignment(rec_id=rec_id, institution_id=inst.id, by="human")
+        s.add(a)
+        s.flush()
+        out = _assign_dict(a, inst)
+        s.add(AuditEvent(who=reviewer, action="institution.assign", entity="recommendation", entity_id=str(rec_id),
+                         before=None, after={**out, "comment": comment}))
+        return {**out, "status": "created"}
+
+
+def unassign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *,
+             comment: str | None = None) -> dict:
+    if not reviewer or not reviewer.strip():
+        raise InputError("a reviewer name is required", field="reviewer")
+    with engine.db.session() as s:
+        rec = s.get(Recommendation, rec_id)
+        if rec is None:
+            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
+        inst = _resolve(s, institution, rec.country)
+        a = s.scalars(select(Assignment).where(Assignment.rec_id == rec_id, Assignment.institution_id == inst.id,
+                                               Assignment.by == "human")).first()
+        if a is None:
+            raise NotFound(f"{inst.name} is not assigned to recommendation {rec_id}", field="institution")
+        before = _assign_dict(a, inst)
+        s.delete(a)
+        s.add(AuditEvent(who=reviewer, action="institution.unassign", entity="recommendation", entity_id=str(rec_id),
+                         before=before, after={"comment": comment}))
+        return {**before, "status": "removed"}
+
+
+# -- suggesting ----------------------------------------------------------------------------------
+def _vectors(engine: Engine, texts: list[str], langs: list[str]) -> np.ndarray:
+    """Embed (through the vector cache) and centre like the index."""
+    from .imports import _cache_vectors, _embed_missing
+
+    by_hash = {text_hash(t): t for t in texts}
+    new = _embed_missing(engine, by_hash, None)
+    if new:
+        with engine.db.session() as s:
+            _cache_vectors(s, engine.embedder.model_id, new)
+    from ..store.models import EmbeddingCache
+
+    blobs = dict(new)
+    with engine.db.session() as s:
+        missing = [h for h in by_hash if h not in blobs]
+        for i in range(0, len(missing), 900):
+            for h, v in s.execute(select(EmbeddingCache.text_hash, EmbeddingCache.vector).where(
+                    EmbeddingCache.model_id == engine.embedder.model_id,
+                    EmbeddingCache.text_hash.in_(missing[i : i + 900]))):
+                blobs[h] = v
+    V = np.vstack([np.frombuffer(blobs[text_hash(t)], np.float32) for t in texts])
+    return engine.index.centering.transform(V, langs)
+
+
+def _confirmed(s) -> dict[int, set[str]]:
+    """rec_id -> institution keys a person confirmed (assignments, and accepted/added reviews)."""
+    keys = {x.id: (x.mandate or {}).get("key") for x in s.scalars(select(Institution))}
+    out: dict[int, set[str]] = {}
+    for rid, iid in s.execute(select(Assignment.rec_id, Assignment.institution_id).where(Assignment.by == "human")):
+        if keys.get(iid):
+            out.setdefault(rid, set()).add(keys[iid])
+    for rid, value, decision in s.execute(
+            select(Review.rec_id, Review.value, Review.decision).where(
+                Review.task == TASK, Review.reverted_at.is_(None)).order_by(Review.id)):
+        if decision in ("accepted", "added"):
+            out.setdefault(rid, set()).add(value)
+        elif decision == "rejected" and value in out.get(rid, set()):
+            out[rid].discard(value)
+    return {k: v for k, v in out.items() if v}
+
+
+def _rejected(s, rec_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for i in range(0, len(rec_ids), 900):
+        for rid, value in s.execute(select(Review.rec_id, Review.value).where(
+                Review.task == TASK, Review.decision == "rejected", Review.reverted_at.is_(None),
+                Review.rec_id.in_(rec_ids[i : i + 900]))):
+            out.setdefault(rid, set()).add(value)
+    return out
+
+
+def _theme_names() -> dict:
+    from importlib.resources import files
+
+    p = Path(str(files("nrtd_nlp") / "corpora" / "sdg" / "sdg_goals.csv"))
+    with open(p, encoding="utf-8") as f:
+        return {f"SDG {r['goal']}": r["short_en"] for r in csv.DictReader(f)}
+
+
+def build_suggester(engine: Engine, **params) -> tuple[InstitutionSuggester, list[dict], str]:
+    """Fit on the store's institutions and confirmed assignments. Returns (suggester, institutions, agent)."""
+    insts = list_institutions(engine)
+    if not insts:
+        raise NotFound("no institutions loaded: run `nrtd institutions load` first", field="institutions")
+    keys_seen: dict[str, dict] = {}
+    for x in insts:  # one mandate per key: a country's own row wins over the generic one
+        if x["key"] not in keys_seen or x["country"]:
+            keys_seen[x["key"]] = x
+    mandates = [Mandate(x["key"], x["name"], x["names"], tuple(x["themes"]), tuple(x["keywords"]))
+                for x in keys_seen.values()]
+    themes = _theme_names()
+    protos = [m.prototypes(themes) for m in mandates]
+    flat = [p for ps in protos for p in ps]
+    V = _vectors(engine, [t for t, _ in flat], [lang for _, lang in flat])
+    splits = np.cumsum([len(ps) for ps in protos])[:-1]
+    proto_vecs = np.split(V, splits)
+    with engine.db.session() as s:
+        conf = _confirmed(s)
+        cids, texts = sorted(conf), {}
+        for i in range(0, len(cids), 900):
+            texts.update({rid: t for rid, t in s.execute(select(Recommendation.id, Recommendation.text).where(
+                Recommendation.id.in_(cids[i : i + 900])))})
+    X = Y = None
+    conf_texts = []
+    if conf:
+        ids, vecs, langs = engine.stored_vectors(sorted(conf))
+        if len(ids):
+            X = engine.index.centering.transform(vecs, langs)
+            index = {k: j for j, k in enumerate(m.key for m in mandates)}
+            Y = np.zeros((len(ids), len(mandates)), np.float32)
+            for r, rid in enumerate(ids.tolist()):
+                for key in conf[rid]:
+                    if key in index:
+                        Y[r, index[key]] = 1
+            conf_texts = [texts[rid] for rid in ids.tolist()]
+    sug = InstitutionSuggester(**params).fit(mandates, proto_vecs, X, Y, conf_texts if X is not None else None)
+    finger = hashlib.sha1(json.dumps([[m.key, m.name, sorted(m.names.items()), m.themes, m.keywords] for m in mandates]
+                                     + [sorted((k, sorted(v)) for k, v in conf.items()), engine.embedder.model_id,
+                                        sorted(params.items())], default=str).encode()).hexdigest()[:10]
+    return sug, list(keys_seen.values()), f"institutions@{VERSION}+{finger}"
+
+
+def suggest_institutions(engine: Engine, rec_ids: list[int] | None = None, *, limit: int | None = None,
+                         force: bool = False, actor: str = "cli", **params) -> dict:
+    """Store top-k institution suggestions for records with a vector (all by default).
+
+    Records that already carry current (non-stale) suggestions from this very agent are skipped
+    unless ``force``; a new mandate file or new confirmations make a new agent version.
+    """
+    if limit is not None and limit < 1:
+        raise InputError("limit must be 1 or more", field="limit")
+    t0 = utcnow()
+    sug, insts, agent = build_suggester(engine, **params)
+    by_key_country = {(x["key"], x["country"]) for x in insts}
+    ids, vecs, langs = engine.stored_vectors(sorted(set(rec_ids)) if rec_ids is not None else None)
+    with engine.db.session() as s:
+        done = set() if force else set(s.scalars(select(Suggestion.rec_id).where(
+            Suggestion.task == TASK, Suggestion.agent == agent, Suggestion.stale.is_(False))))
+        keep = [i for i, rid in enumerate(ids.tolist()) if rid not in done]
+        skipped = len(ids) - len(keep)
+        if limit is not None:
+            keep = keep[:limit]
+        ids = ids[keep]
+        X = engine.index.centering.transform(vecs[keep], [langs[i] for i in keep]) if keep else vecs[:0]
+        info = {}
+        for i in range(0, len(ids), 900):
+            info.update({rid: (text, country) for rid, text, country in s.execute(
+                select(Recommendation.id, Recommendation.text, Recommendation.country).where(
+                    Recommendation.id.in_(ids[i : i + 900].tolist())))})
+        conf = _confirmed(s)
+        rej = _rejected(s, ids.tolist())
+    id_list = ids.tolist()
+    texts = [info[rid][0] for rid in id_list]
+    foreign = {k for k, c in by_key_country if c}  # country-specific keys: only for that country's records
+    exclude = [conf.get(rid, set()) | rej.get(rid, set())
+               | {k for k in foreign if (k, info[rid][1]) not in by_key_country and (k, None) not in by_key_country}
+               for rid in id_list]
+    results = sug.suggest(X, texts, exclude) if id_list else []
+    meta = sug.describe()
+    counts = {"records": len(id_list), "abstained": 0, "suggestions": 0}
+    with engine.db.session() as s:
+        run = ModelRun(task=TASK, agent=agent, params={**meta, "actor": actor}, started_at=t0)
+        s.add(run)
+        s.flush()
+        for rid, res in zip(id_list, results):
+            counts["abstained"] += res["abstain"]
+            for c in res["candidates"]:
+                s.add(Suggestion(rec_id=rid, task=TASK, value=c["institution"], score=c["score"], agent=agent,
+                                 run_id=run.id))
+                counts["suggestions"] += 1
+        run.finished_at = utcnow()
+        run_id = run.id
+    return {"agent": agent, "run_id": run_id, "score_kind": meta["score_kind"], "threshold": meta["threshold"],
+            "confirmed_records": meta["confirmed_records"], "linear_heads": meta["linear_heads"],
+            "calibration": meta["calibration"], "skipped_current": skipped,
+            "seconds": round((utcnow() - t0).total_seconds(), 2), **counts}
+
+
+def institutions_for(engine: Engine, rec_id: int) -> dict:
+    """A record's assignments (people's decisions) and the latest run's suggestions."""
+    with engine.db.session() as s:
+        rec = s.get(Recommendation, rec_id)
+        if rec is None:
+            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
+        insts = {x.id: x for x in s.scalars(select(Institution))}
+        by_key = {(x.mandate or {}).get("key"): x for x in insts.values()}
+        assigned = [_assign_dict(a, insts[a.institution_id]) for a in s.scalars(
+            select(Assignment).where(Assignment.rec_id == rec_id).order_by(Assignment.id))]
+        rows = list(s.scalars(select(Suggestion).where(Suggestion.rec_id == rec_id, Suggestion.task == TASK)
+                              .order_by(Suggestion.run_id.desc(), Suggestion.score.desc())))
+        latest = rows[0].run_id if rows else None
+        run = s.get(ModelRun, latest) if latest else None
+        threshold = (run.params or {}).get("threshold", 0.5) if run else None
+        kind = (run.params or {}).get("score_kind", "relevance") if run else None
+        sugg = [{"institution": x.value, "name": by_key[x.value].name if x.value in by_key else None,
+                 "score": x.score, "above_threshold": x.score is not None and x.score >= threshold,
+                 "agent": x.agent, "stale": x.stale, "created_at": x.created_at.isoformat()}
+                for x in rows if x.run_id == latest]
+    return {"rec_id": rec_id, "assignments": assigned, "suggestions": sugg, "score_kind": kind,
+            "score_meaning": None if kind is None else (
+                "probability, calibrated by cross-validation on confirmed assignments" if kind == "probability"
+                else "relevance in [0, 1] from mandate similarity and keywords; not a probability"),
+            "threshold": threshold, "abstain": bool(sugg) and not any(x["above_threshold"] for x in sugg)}
