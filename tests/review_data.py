@@ -5,6 +5,8 @@ The product path gets suggestions from the tagger; these rows only give the revi
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 SCRIPT_TEXT = 'Stop <script>window.__xss = 1</script> torture <b>now</b> & "always"'
@@ -27,3 +29,18 @@ def seed(engine, demo_csv, *, script: bool = True) -> list[int]:
                 score = round(0.35 + ((rid * 7 + j * 13) % 65) / 100, 2)  # 0.35 .. 0.99, varied
                 s.add(Suggestion(rec_id=rid, task=task, value=value, score=score, agent="fixture@1"))
     return list(ids)
+
+
+def login(c, engine, role="reviewer", name="rita") -> str:
+    """Sign a TestClient in on the page with a new key of this role; returns the session's CSRF token."""
+    from nrtd_nlp.services.auth import create_key
+
+    key = create_key(engine, name, role)["key"]
+    form = c.get("/ui/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    r = c.post("/ui/login", data={"key": key, "csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = c.get("/ui/")
+    return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)

@@ -9,8 +9,9 @@ from nrtd_nlp.api.deps import STATELESS_POSTS, get_engine
 from nrtd_nlp.api.main import create_app
 from nrtd_nlp.services.auth import create_key, revoke_key
 from nrtd_nlp.store.models import ApiKey
+from tests.review_data import login
 
-OPEN = {"/healthz"}
+OPEN = {"/healthz", "/ui/login"}
 READS = {"GET", "HEAD", "OPTIONS"}
 # Only an admin may import, run jobs or manage keys (reads of jobs are fine for any role; keys are not).
 ADMIN_WRITE_PREFIXES = ("/v1/imports", "/v1/jobs", "/v1/keys")
@@ -28,7 +29,10 @@ def _routes():
     return [(m, c.path) for c in _api_routes() for m in sorted(c.methods)]
 
 
-ROUTES = _routes()
+ALL_ROUTES = _routes()
+ROUTES = [(m, p) for m, p in ALL_ROUTES if not p.startswith("/ui/")]
+UI_ROUTES = [(m, p) for m, p in ALL_ROUTES if p.startswith("/ui/")]
+UI_WRITES = [(m, p) for m, p in UI_ROUTES if m not in READS and p != "/ui/logout"]
 WRITES = [(m, p) for m, p in ROUTES if m not in READS and p not in STATELESS_POSTS]
 ADMIN_ONLY = [(m, p) for m, p in ROUTES
               if (m not in READS and (p.startswith(ADMIN_WRITE_PREFIXES) or p in ADMIN_WRITE_PATHS))
@@ -50,13 +54,14 @@ def keys(engine):
 def client(engine):
     app = create_app(engine=engine)
     app.dependency_overrides[get_engine] = lambda: engine
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 
 def test_route_list_is_not_empty():
     assert ("POST", "/v1/imports") in ROUTES and ("GET", "/v1/recommendations") in ROUTES
     assert ("POST", "/v1/keys") in ADMIN_ONLY and WRITES
+    assert ("POST", "/ui/decide") in UI_WRITES and ("GET", "/ui/review") in UI_ROUTES
 
 
 def test_every_route_has_a_policy():
@@ -84,6 +89,24 @@ def test_reader_cannot_write(client, keys, method, path):
 def test_reviewer_cannot_import_or_manage_keys(client, keys, method, path):
     r = client.request(method, _url(path), headers={"X-API-Key": keys["reviewer"]})
     assert r.status_code == 403, (method, path, r.text)
+
+
+@pytest.mark.parametrize("method,path", UI_ROUTES)
+def test_page_without_session_signs_in_first(client, keys, method, path):
+    r = client.request(method, _url(path), headers={"X-API-Key": keys["admin"]}, follow_redirects=False)
+    if method == "GET":
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login", (method, path)
+    else:
+        assert r.status_code == 401, (method, path, r.text)
+
+
+@pytest.mark.parametrize("method,path", UI_WRITES)
+def test_reader_session_cannot_write_on_the_page(client, engine, method, path):
+    csrf = login(client, engine, role="reader", name="rex")
+    r = client.request(method, _url(path), headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403, (method, path, r.text)
+    r = client.request(method, _url(path))  # and without the token it is refused before anything else
+    assert r.status_code == 403 and r.json()["detail"]["field"] == "csrf"
 
 
 def test_roles_that_suffice_get_through(client, keys, engine):

@@ -63,6 +63,13 @@ def create_app(engine=None) -> FastAPI:
     from .routes import reviews as _reviews
 
     app.include_router(_reviews.router, prefix="/v1", dependencies=[curate])
+    from fastapi.staticfiles import StaticFiles
+
+    from .routes import pages as _pages  # the review page: session cookie + CSRF (its own policy, pages.py)
+
+    app.include_router(_pages.public)
+    app.include_router(_pages.router)
+    app.mount("/ui/static", StaticFiles(directory=str(_pages.WEB / "static")), name="static")
     from .routes import institutions as _institutions
 
     app.include_router(_institutions.router, prefix="/v1", dependencies=[admin])

@@ -1,0 +1,124 @@
+// The review page's keyboard and in-place updates. Plain JavaScript, no build, no CDN.
+// j/k move between suggestions, a accepts, r rejects, u undoes your last decision (single or bulk).
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : "";
+  var status = document.getElementById("status");
+  var UNDO = "nrtd-undo";
+
+  function say(msg, bad) {
+    if (!status) return;
+    status.textContent = msg;
+    status.className = bad ? "error" : "";
+  }
+  function undoStack() {
+    try { return JSON.parse(sessionStorage.getItem(UNDO) || "[]"); } catch (e) { return []; }
+  }
+  function pushUndo(ids) { var s = undoStack(); s.push(ids); sessionStorage.setItem(UNDO, JSON.stringify(s.slice(-50))); }
+  function popUndo() { var s = undoStack(); var x = s.pop(); sessionStorage.setItem(UNDO, JSON.stringify(s)); return x; }
+
+  function post(url, data) {
+    return fetch(url, {method: "POST", body: data, credentials: "same-origin",
+                       headers: {"Accept": "application/json", "X-CSRF-Token": csrf}})
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) { return {ok: r.ok, status: r.status, body: j}; });
+      });
+  }
+  function problem(res) {
+    var d = res.body && res.body.detail;
+    return (d && d.message) ? d.message : ("request failed (" + res.status + ")");
+  }
+
+  var slots = Array.prototype.slice.call(document.querySelectorAll("tr.slot"));
+  var cur = -1;
+  function rowFor(el) { while (el && !(el.classList && el.classList.contains("slot"))) el = el.parentNode; return el; }
+  function setState(row, review) {
+    row.dataset.review = review ? review.id : "";
+    row.dataset.state = review ? review.decision : "pending";
+    row.querySelector(".decision").textContent = review ? (review.decision + " by " + review.reviewer) : "pending";
+    Array.prototype.forEach.call(row.querySelectorAll("input.expected"), function (i) { i.value = review ? review.id : ""; });
+    var undo = row.querySelector("form.undo input[name=review_ids]");
+    if (undo && review) undo.value = review.id;
+  }
+  function focus(i) {
+    if (!slots.length) return;
+    i = Math.max(0, Math.min(slots.length - 1, i));
+    if (cur >= 0 && slots[cur]) { slots[cur].classList.remove("current"); rowArticle(slots[cur]).classList.remove("current"); }
+    cur = i;
+    slots[cur].classList.add("current");
+    rowArticle(slots[cur]).classList.add("current");
+    slots[cur].focus({preventScroll: true});
+    slots[cur].scrollIntoView({block: "nearest"});
+  }
+  function rowArticle(row) { var a = row; while (a && a.tagName !== "ARTICLE") a = a.parentNode; return a || row; }
+
+  function decide(form) {
+    var row = rowFor(form);
+    return post(form.action, new FormData(form)).then(function (res) {
+      if (!res.ok) { say(problem(res), true); return; }
+      setState(row, res.body.review);
+      pushUndo([res.body.review.id]);
+      say(res.body.review.decision + ": " + res.body.review.task + " " + res.body.review.value);
+      if (slots.indexOf(row) === cur) focus(cur + 1);
+    });
+  }
+  function undo(ids, row) {
+    var fd = new FormData();
+    fd.append("review_ids", ids.join(","));
+    return post("/ui/revert", fd).then(function (res) {
+      if (!res.ok) { say(problem(res), true); return false; }
+      if (ids.length > 1 || !row) { say("undone " + ids.length + " decisions"); location.reload(); return true; }
+      setState(row, res.body.current);
+      say("undone");
+      return true;
+    });
+  }
+  function rowByReview(id) {
+    for (var i = 0; i < slots.length; i++) if (slots[i].dataset.review === String(id)) return slots[i];
+    return null;
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    if (!f.classList.contains("js")) return;
+    ev.preventDefault();
+    if (f.classList.contains("decide")) { decide(f); return; }
+    if (f.classList.contains("undo")) {
+      var id = f.querySelector("input[name=review_ids]").value;
+      undo([id], rowFor(f));
+      return;
+    }
+    if (f.classList.contains("bulk")) {
+      post(f.action, new FormData(f)).then(function (res) {
+        if (!res.ok) { say(problem(res), true); return; }
+        if (res.body.review_ids.length) pushUndo(res.body.review_ids);
+        sessionStorage.setItem("nrtd-flash", "accepted " + res.body.decided + " suggestions; " +
+                               res.body.skipped_decided + " already decided were kept");
+        location.reload();
+      });
+    }
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target.tagName;
+    if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var row = cur >= 0 ? slots[cur] : null;
+    if (ev.key === "j") { focus(cur + 1); ev.preventDefault(); }
+    else if (ev.key === "k") { focus(cur - 1); ev.preventDefault(); }
+    else if ((ev.key === "a" || ev.key === "r") && row) {
+      var f = row.querySelector("form.decide button." + (ev.key === "a" ? "accept" : "reject"));
+      if (f) decide(f.form);
+      ev.preventDefault();
+    } else if (ev.key === "u") {
+      var ids = popUndo();
+      if (!ids) { say("nothing to undo"); return; }
+      undo(ids, ids.length === 1 ? rowByReview(ids[0]) : null).then(function (ok) { if (!ok) pushUndo(ids); });
+      ev.preventDefault();
+    }
+  });
+
+  var flash = sessionStorage.getItem("nrtd-flash");
+  if (flash) { say(flash); sessionStorage.removeItem("nrtd-flash"); }
+  if (slots.length) focus(0);
+})();

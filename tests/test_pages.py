@@ -1,0 +1,72 @@
+"""The review page over HTTP (the browser tests in test_browser.py drive it in Chromium)."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nrtd_nlp.api.deps import get_engine
+from nrtd_nlp.api.main import create_app
+from nrtd_nlp.services.auth import create_key
+from tests.review_data import login, seed
+
+
+@pytest.fixture()
+def site(engine, demo_csv):
+    seed(engine, demo_csv)
+    app = create_app(engine=engine)
+    app.dependency_overrides[get_engine] = lambda: engine
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c, engine
+
+
+def test_sign_in_needs_the_forms_token_and_a_valid_key(site):
+    c, engine = site
+    assert c.get("/ui/", follow_redirects=False).headers["location"] == "/ui/login"
+    key = create_key(engine, "x", "reviewer")["key"]
+    r = c.post("/ui/login", data={"key": key}, follow_redirects=False)  # no token: a cross-site login attempt
+    assert r.status_code == 303 and "error" in r.headers["location"] and "nrtd_session" not in r.headers.get(
+        "set-cookie", "")
+    c.get("/ui/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/ui/login").text).group(1)
+    bad = c.post("/ui/login", data={"key": "nrtd_0_wrong", "csrf": token}, follow_redirects=False)
+    assert bad.headers["location"] == "/ui/login?error=key"
+
+
+def test_review_page_escapes_and_posts_need_csrf(site):
+    c, engine = site
+    csrf = login(c, engine)
+    home = c.get("/ui/")
+    assert "UPR cycle 9 session 99" in home.text
+    key = re.search(r'href="/ui/review\?session=(UPR%7C9%7C99%7C)"', home.text).group(1)
+    page = c.get(f"/ui/review?session={key}")
+    assert page.status_code == 200
+    assert "<script>window.__xss" not in page.text and "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    sug = re.search(r'name="suggestion_id" value="(\d+)"', page.text).group(1)
+    body = {"decision": "accept", "suggestion_id": sug, "expected_review_id": ""}
+    assert c.post("/ui/decide", data=body, headers={"Accept": "application/json"}).status_code == 403  # no token
+    ok = c.post("/ui/decide", data={**body, "csrf": csrf}, headers={"Accept": "application/json"})
+    assert ok.status_code == 201 and ok.json()["review"]["reviewer"] == "rita"
+    again = c.post("/ui/decide", data=body, headers={"Accept": "application/json", "X-CSRF-Token": csrf})
+    assert again.status_code == 409 and "rita" in again.json()["detail"]["message"]
+    undo = c.post("/ui/revert", data={"review_ids": str(ok.json()["review"]["id"]), "csrf": csrf},
+                  headers={"Accept": "application/json"})
+    assert undo.status_code == 200 and undo.json()["current"] is None
+
+
+def test_reader_session_cannot_decide(site):
+    c, engine = site
+    csrf = login(c, engine, role="reader", name="rex")
+    page = c.get("/ui/review", params={"session": "UPR|9|99|"})
+    assert page.status_code == 200 and 'class="js decide"' not in page.text
+    r = c.post("/ui/bulk", data={"session": "UPR|9|99|", "csrf": csrf}, headers={"Accept": "application/json"})
+    assert r.status_code == 403
+
+
+def test_duplicates_and_clusters_views_render(site):
+    c, engine = site
+    login(c, engine)
+    assert c.get("/ui/duplicates").status_code == 200
+    assert "Clusters" in c.get("/ui/clusters").text
+    assert c.get("/ui/clusters/nope").status_code == 404
