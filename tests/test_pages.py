@@ -70,3 +70,32 @@ def test_duplicates_and_clusters_views_render(site):
     assert c.get("/ui/duplicates").status_code == 200
     assert "Clusters" in c.get("/ui/clusters").text
     assert c.get("/ui/clusters/nope").status_code == 404
+
+
+def test_cluster_curation_and_bulk_accept_in_a_cluster(site):
+    from sqlalchemy import select
+
+    from nrtd_nlp.store.models import AuditEvent, Cluster, ClusterMember, Review
+
+    c, engine = site
+    with engine.db.session() as s:  # test data: two clusters as the clustering job would leave them
+        s.add_all([Cluster(id="c-torture", label="torture"), Cluster(id="c-other", label="other")])
+        s.flush()
+        s.add_all([ClusterMember(cluster_id="c-torture", rec_id=i, score=0.8, by="model") for i in (1, 2, 3)])
+        s.add(ClusterMember(cluster_id="c-other", rec_id=4, score=0.7, by="model"))
+    csrf = login(c, engine)
+    page = c.get("/ui/clusters/c-torture")
+    assert page.status_code == 200 and "Rename" in page.text and page.text.count('name="rec_ids"') == 3
+    h = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    assert c.post("/ui/clusters/c-torture/curate", data={"action": "rename", "label": "Torture & CAT"},
+                  headers=h).status_code == 200
+    assert c.post("/ui/clusters/c-torture/curate", data={"action": "confirm"}, headers=h).status_code == 200
+    bad = c.post("/ui/clusters/c-torture/curate", data={"action": "rename", "label": " "}, headers=h)
+    assert bad.status_code == 422
+    assert "Torture &amp; CAT" in c.get("/ui/clusters").text
+    r = c.post("/ui/bulk", data={"cluster_id": "c-torture", "min_score": "0.5"}, headers=h)
+    assert r.status_code == 201 and r.json()["decided"] > 0
+    with engine.db.session() as s:
+        recs = set(s.scalars(select(Review.rec_id).where(Review.reviewer == "rita")))
+        actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.who == "rita")))
+    assert recs <= {1, 2, 3} and {"cluster_rename", "cluster_confirm"} <= actions

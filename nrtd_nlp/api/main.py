@@ -63,6 +63,9 @@ def create_app(engine=None) -> FastAPI:
     from .routes import reviews as _reviews
 
     app.include_router(_reviews.router, prefix="/v1", dependencies=[curate])
+    from .routes import export as _export
+
+    app.include_router(_export.router, prefix="/v1", dependencies=[reader])
     from fastapi.staticfiles import StaticFiles
 
     from .routes import pages as _pages  # the review page: session cookie + CSRF (its own policy, pages.py)
@@ -74,4 +77,8 @@ def create_app(engine=None) -> FastAPI:
 
     app.include_router(_institutions.router, prefix="/v1", dependencies=[admin])
     app.include_router(_institutions.rec_router, prefix="/v1", dependencies=[curate])
+    from .routes import clusters as _clusters, jobs as _jobs
+
+    app.include_router(_clusters.router, prefix="/v1", dependencies=[curate])
+    app.include_router(_jobs.router, prefix="/v1", dependencies=[admin])
     return app

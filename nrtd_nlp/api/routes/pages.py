@@ -12,6 +12,7 @@ from importlib.resources import files
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -94,7 +95,7 @@ def _wants_json(request: Request) -> bool:
 
 def _done(request: Request, payload: dict, status: int = 200):
     if _wants_json(request):
-        return JSONResponse(payload, status_code=status)
+        return JSONResponse(jsonable_encoder(payload), status_code=status)
     return RedirectResponse(_back(request), status_code=303)
 
 

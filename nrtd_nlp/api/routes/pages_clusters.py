@@ -70,7 +70,7 @@ def curate(engine, action: str, cluster_id: str, who: str, *, label: Optional[st
     if action == "split":
         if not rec_ids:
             raise InputError("tick the members to split off", field="rec_ids")
-        return svc.split_cluster(engine, cluster_id, rec_ids, who)
+        return svc.split_cluster(engine, cluster_id, who, rec_ids=rec_ids)
     if action == "move":
         if not rec_ids or not other_id:
             raise InputError("tick members and choose where to move them", field="other_id")

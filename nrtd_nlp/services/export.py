@@ -1,0 +1,129 @@
+"""The implementation matrix: one row per recommendation with its cluster, themes, SDGs, institutions,
+follow-up status and the reviewers' decisions, as XLSX or CSV.
+
+Each value is the *effective* one: what people accepted or added wins over the machine's suggestions,
+rejected suggestions are left out, and unreviewed suggestions are marked ``(suggested)``. Filters are the
+list route's (services.search.Filters). Cells that a spreadsheet would run as a formula (``=``, ``+``, ``@``,
+``-`` followed by a non-space) are written as plain text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from ..errors import InputError
+from ..store.models import Assignment, Cluster, ClusterMember, Institution, Link, Recommendation, Review
+from .reviews import effective_values, slot_states
+from .search import Filters
+
+FORMATS = ("xlsx", "csv")
+TASK_COLUMNS = (("themes", ("uhri_theme", "upr_issue")), ("sdg_goals", ("sdg_goal",)),
+                ("sdg_targets", ("sdg_target",)), ("affected_groups", ("affected_group",)),
+                ("action_category", ("action_category",)))
+COLUMNS = ("id", "source", "external_id", "recommendation", "language", "mechanism", "document", "date", "state",
+           "recommending_state", "cycle", "session", "paragraph", "response", "cluster",
+           *(c for c, _ in TASK_COLUMNS), "institutions", "follow_up_status", "duplicate_of", "reviewed_by",
+           "last_reviewed_at")
+CHUNK = 500
+
+
+def _fmt(vals: list[dict]) -> str:
+    return "; ".join(v["value"] if v["status"] != "suggested" else f"{v['value']} (suggested)" for v in vals)
+
+
+def _safe(v):
+    if isinstance(v, str) and v and (v[0] in "=+@\t\r" or (v[0] == "-" and len(v) > 1 and not v[1].isspace())):
+        return "'" + v
+    return v
+
+
+def _rows(engine, filters: Filters):
+    stmt = filters.apply(select(Recommendation)).order_by(Recommendation.id)
+    with engine.db.session() as s:
+        ids = list(s.scalars(filters.apply(select(Recommendation.id)).order_by(Recommendation.id)))
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i:i + CHUNK]
+            recs = s.scalars(stmt.where(Recommendation.id.in_(chunk))).all()
+            slots = slot_states(s, chunk)
+            clusters: dict[int, tuple] = {}
+            for m, c in s.execute(select(ClusterMember, Cluster).join(Cluster, Cluster.id == ClusterMember.cluster_id)
+                                  .where(ClusterMember.rec_id.in_(chunk))):
+                cur = clusters.get(m.rec_id)
+                if cur is None or (m.by == "human" and cur[1] != "human"):
+                    clusters[m.rec_id] = (c.label or c.id, m.by)
+            inst: dict[int, list[dict]] = {}
+            for a, name in s.execute(select(Assignment, Institution.name)
+                                     .join(Institution, Institution.id == Assignment.institution_id)
+                                     .where(Assignment.rec_id.in_(chunk))):
+                inst.setdefault(a.rec_id, []).append(
+                    {"value": name, "status": "accepted" if a.by == "human" else "suggested"})
+            dup: dict[int, int] = {}
+            for x in s.scalars(select(Link).where(Link.kind.in_(("duplicate", "follows_up")),
+                                                  Link.status != "unlinked", Link.rec_b.in_(chunk))):
+                dup.setdefault(x.rec_b, x.rec_a)
+            who: dict[int, tuple[set, object]] = {}
+            for r in s.scalars(select(Review).where(Review.rec_id.in_(chunk), Review.reverted_at.is_(None))):
+                names, last = who.get(r.rec_id, (set(), None))
+                names.add(r.reviewer)
+                who[r.rec_id] = (names, max(last, r.at) if last else r.at)
+            for r in recs:
+                eff = effective_values(slots[r.id])
+                insts = inst.get(r.id, [])
+                known = {v["value"] for v in insts}
+                insts += [v for v in eff.get("institution", []) if v["value"] not in known]
+                insts.sort(key=lambda v: v["status"] == "suggested")
+                cl = clusters.get(r.id)
+                names, last = who.get(r.id, (set(), None))
+                row = {
+                    "id": r.id, "source": r.source, "external_id": r.external_id, "recommendation": r.text,
+                    "language": r.language, "mechanism": r.mechanism, "document": r.body,
+                    "date": r.date.isoformat() if r.date else None, "state": r.country,
+                    "recommending_state": r.recommending_state, "cycle": r.cycle, "session": r.session,
+                    "paragraph": r.paragraph, "response": r.response,
+                    "cluster": (cl[0] if cl[1] == "human" else f"{cl[0]} (suggested)") if cl else None,
+                    "institutions": _fmt(insts) or None, "follow_up_status": r.follow_up_status,
+                    "duplicate_of": dup.get(r.id), "reviewed_by": ", ".join(sorted(names)) or None,
+                    "last_reviewed_at": last.isoformat(timespec="seconds") if last else None,
+                }
+                for col, tasks in TASK_COLUMNS:
+                    row[col] = _fmt([v for t in tasks for v in eff.get(t, [])]) or None
+                yield row
+
+
+def export_matrix(engine, fmt: str, *, filters: Filters | None = None) -> tuple[bytes, int]:
+    """(file bytes, number of recommendations)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose xlsx or csv", field="format")
+    filters = filters or Filters()
+    n = 0
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=COLUMNS)
+        w.writeheader()
+        for row in _rows(engine, filters):
+            w.writerow({k: _safe(v) for k, v in row.items()})
+            n += 1
+        return buf.getvalue().encode("utf-8-sig"), n  # the BOM makes Excel read UTF-8
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("implementation matrix")
+    ws.append(list(COLUMNS))
+    for row in _rows(engine, filters):
+        cells = []
+        for k in COLUMNS:
+            v = ILLEGAL_CHARACTERS_RE.sub("", row[k]) if isinstance(row[k], str) else row[k]
+            c = WriteOnlyCell(ws, value=v)
+            if isinstance(v, str):
+                c.data_type = "s"  # never a formula, whatever the text starts with
+            cells.append(c)
+        ws.append(cells)
+        n += 1
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), n

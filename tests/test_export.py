@@ -1,0 +1,77 @@
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from nrtd_nlp.api.deps import get_engine
+from nrtd_nlp.api.main import create_app
+from nrtd_nlp.services import reviews as svc
+from nrtd_nlp.services.export import COLUMNS, export_matrix
+from nrtd_nlp.services.search import Filters
+from nrtd_nlp.store.models import Recommendation, Suggestion
+from tests.conftest import act_as
+from tests.review_data import seed
+
+
+@pytest.fixture()
+def decided(engine, demo_csv):
+    seed(engine, demo_csv)
+    with engine.db.session() as s:
+        rec = s.query(Recommendation).filter_by(mechanism="CRC").order_by(Recommendation.id).first()
+        rid = rec.id
+        sugs = {x.value: x.id for x in s.query(Suggestion).filter_by(rec_id=rid)}
+        s.add(Recommendation(source="test", external_id="f", text="=HYPERLINK(\"http://x\")", text_hash="f",
+                             language="en", mechanism="CRC"))
+    svc.decide(engine, decision="accept", reviewer="ana", suggestion_id=sugs["16"])
+    svc.decide(engine, decision="reject", reviewer="ben", suggestion_id=sugs["5"])
+    svc.decide(engine, decision="add", reviewer="ana", rec_id=rid, task="sdg_goal", value="4")
+    return engine, rid
+
+
+def test_csv_marks_reviewed_and_suggested_values(decided):
+    engine, rid = decided
+    data, n = export_matrix(engine, "csv", filters=Filters(mechanism="CRC"))
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert n == len(rows) == 4 and list(rows[0]) == list(COLUMNS)
+    row = [r for r in rows if r["id"] == str(rid)][0]
+    assert set(row["sdg_goals"].split("; ")) == {"16", "4"}  # accepted + added; the rejected 5 is gone
+    assert row["themes"] == "Torture (suggested)" and row["reviewed_by"] == "ana, ben"
+    other = [r for r in rows if r["id"] != str(rid) and r["sdg_goals"]][0]
+    assert other["sdg_goals"].count("(suggested)") == 2
+    formula = [r for r in rows if r["external_id"] == "f"][0]
+    assert formula["recommendation"].startswith("'=")
+
+
+def test_xlsx_over_the_api(decided):
+    engine, rid = decided
+    app = act_as(create_app(engine=engine), "reader")
+    app.dependency_overrides[get_engine] = lambda: engine
+    with TestClient(app) as c:
+        r = c.get("/v1/export", params={"format": "xlsx", "mechanism": "CRC"})
+        assert r.status_code == 200 and r.headers["x-rows"] == "4"
+        assert "spreadsheetml" in r.headers["content-type"]
+        ws = load_workbook(io.BytesIO(r.content)).active
+        head = [c.value for c in ws[1]]
+        assert head == list(COLUMNS)
+        cells = {ws.cell(row=i, column=1).value: [c.value for c in ws[i]] for i in range(2, ws.max_row + 1)}
+        assert cells[rid][head.index("state")] is not None
+        f = [v for v in cells.values() if v[head.index("external_id")] == "f"][0]
+        assert f[head.index("recommendation")].startswith("=HYPERLINK")  # stored as text, not a formula
+        assert c.get("/v1/export", params={"format": "pdf"}).status_code == 422
+        assert c.get("/v1/export", params={"format": "csv", "language": "xx"}).headers["x-rows"] == "0"
+
+
+def test_cli_export(decided, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nrtd_nlp.cli import app
+
+    engine, _ = decided
+    out = tmp_path / "m.csv"
+    res = CliRunner().invoke(app, ["export", "--format", "csv", "--out", str(out), "--mechanism", "CRC"])
+    assert res.exit_code == 0, res.output
+    assert "wrote 4 recommendations" in res.output and out.read_bytes().startswith(b"\xef\xbb\xbf")
+    bad = CliRunner().invoke(app, ["export", "--format", "pdf", "--out", str(out)])
+    assert bad.exit_code == 2 and "format" in bad.output
