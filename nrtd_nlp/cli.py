@@ -333,6 +333,10 @@ from .commands import institutions as _institution_commands  # noqa: E402  (inst
 
 _institution_commands.register(app)
 
+from .commands import clusters as _cluster_commands  # noqa: E402  (recluster, clusters, cluster …, job)
+
+_cluster_commands.register(app)
+
 
 def main() -> None:
     app()

@@ -40,6 +40,7 @@ class ImportResult:
     embedded: int
     seconds: float
     links: dict | None = None
+    clusters: dict | None = None  # new records attached to existing clusters
     languages: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -207,11 +208,17 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         engine.refresh_index(touched)
         if engine.settings.link_on_import and touched:
             links = _link_new(engine, touched, actor)
+    clusters = None
+    if embed and touched:
+        from .clusters import attach_new
+
+        clusters = attach_new(engine, touched, who=actor)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
                         embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2), links=links,
+                        clusters=clusters,
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
 
 
