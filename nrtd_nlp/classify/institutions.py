@@ -7,16 +7,22 @@ Two sources of evidence, blended by the amount of data (``InstitutionSuggester``
   (``corpora/institutions/mandates.csv``). The recommendation's vector is compared with the
   mandate's prototype vectors (language-centred like the index); the similarity is standardised
   across institutions (how much more this institution fits than the others) and combined with
-  keyword hits into a *relevance* in [0, 1] by a fixed logistic map. It is not a probability.
+  keyword hits into a *relevance* in [0, 1] by a fixed logistic map. It is not a probability. The
+  map's weights (``sim_weight``, ``keyword_weight``, ``bias``) were chosen on the hand-labelled gold
+  set (evaluation/institutions.py reports them tuned on one half and tested on the other).
 * **warm** (the country's own history): the nearest recommendations among those a person assigned
   (``Assignment.by == "human"``) vote with similarity weights, and a one-vs-rest logistic head is
   trained for every institution with at least ``min_per_label`` confirmations. The warm score gets
   weight N / (N + prior_strength), N = the number of confirmed records (a record confirmed for one
-  institution is also evidence against the others); the cold start keeps the rest.
+  institution is also evidence against the others); the cold start keeps the rest. With the default
+  ``prior_strength == min_calibration`` the warm part never outweighs the cold start before there is
+  enough data to learn the mix (below).
 
-With at least ``min_calibration`` confirmed records (and ``min_per_label`` of a label's positives),
-the blended score is calibrated by cross-validation on the confirmed assignments (Platt scaling on
-out-of-fold scores); only then is it called a probability (``score_kind_ == "probability"``).
+With at least ``min_calibration`` confirmed records (and ``min_per_label`` positives for some label),
+the fixed blend is replaced by a learned one: a logistic regression over (cold start, neighbour vote,
+linear head) fitted on out-of-fold predictions for the confirmed assignments (cross-validation), so
+the mix follows what the data support and the output is a calibrated probability
+(``score_kind_ == "probability"``). Below that, the score is a relevance, not a probability.
 """
 
 from __future__ import annotations
@@ -109,8 +115,8 @@ class InstitutionSuggester:
     """
 
     def __init__(self, *, top_k: int = 3, threshold: float = 0.5, n_neighbors: int = 10, tau: float = 0.05,
-                 min_per_label: int = 5, min_calibration: int = 40, prior_strength: float = 10.0,
-                 sim_weight: float = 1.2, keyword_weight: float = 3.0, bias: float = -3.0,
+                 min_per_label: int = 5, min_calibration: int = 40, prior_strength: float = 40.0,
+                 sim_weight: float = 0.5, keyword_weight: float = 4.0, bias: float = -2.0,
                  cv_folds: int = 5, random_state: int = 0):
         self.top_k = top_k
         self.threshold = threshold
@@ -165,26 +171,34 @@ class InstitutionSuggester:
         return len(Y) >= self.min_calibration and bool((Y.sum(0) >= self.min_per_label).any())
 
     def _calibrate(self, X, Y, texts) -> None:
-        """Platt scaling of the blended score on out-of-fold predictions over confirmed records."""
+        """Learn how to combine cold start, neighbours and heads, as a probability, from out-of-fold
+        predictions on the confirmed records (a logistic regression over the three scores)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import KFold
 
         cold = self.cold_scores(X, texts)
-        oof = np.zeros_like(Y)
+        knn, lin = np.zeros_like(Y), np.zeros_like(Y)
         folds = KFold(min(self.cv_folds, len(Y)), shuffle=True, random_state=self.random_state)
         for tr, te in folds.split(X):
-            heads = self._fit_heads(X[tr], Y[tr])
-            oof[te] = self._blend(cold[te], X[te], X[tr], Y[tr], heads)
-        z, y = _logit(oof).reshape(-1, 1), Y.reshape(-1)
+            knn[te], lin[te] = self._warm(X[te], X[tr], Y[tr], self._fit_heads(X[tr], Y[tr]))
+        y = Y.reshape(-1)
         if len(set(y.tolist())) < 2:
             return
-        platt = LogisticRegression(C=1e4, max_iter=1000).fit(z, y)
-        p = platt.predict_proba(z)[:, 1]
-        self.platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+        F = self._features(cold, knn, lin)
+        fixed = self._mix(cold, knn, lin, len(X)).reshape(-1)
+        stack = LogisticRegression(C=1.0, max_iter=1000).fit(F, y)
+        p = stack.predict_proba(F)[:, 1]
+        self.stack_ = stack
         self.score_kind_ = "probability"
         self.calibration_ = {"records": int(len(Y)), "folds": folds.get_n_splits(),
-                             "brier_raw": round(float(np.mean((oof.reshape(-1) - y) ** 2)), 4),
-                             "brier_calibrated": round(float(np.mean((p - y) ** 2)), 4)}
+                             "weights": {k: round(float(w), 3) for k, w in
+                                         zip(("cold", "neighbours", "linear"), stack.coef_[0])},
+                             "brier_fixed_mix": round(float(np.mean((fixed - y) ** 2)), 4),
+                             "brier_stacked": round(float(np.mean((p - y) ** 2)), 4)}
+
+    @staticmethod
+    def _features(cold, knn, lin) -> np.ndarray:
+        return np.column_stack([_logit(cold).reshape(-1), knn.reshape(-1), lin.reshape(-1)])
 
     # -- scoring ---------------------------------------------------------------------------------
     def similarities(self, X) -> np.ndarray:
@@ -215,23 +229,27 @@ class InstitutionSuggester:
         w /= w.sum(1, keepdims=True)
         return np.einsum("nk,nkm->nm", w, Yc[idx])
 
-    def _blend(self, cold, X, Xc, Yc, heads) -> np.ndarray:
-        warm = self._neighbours(X, Xc, Yc)
+    def _warm(self, X, Xc, Yc, heads) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbour votes, and the linear heads' probabilities (neighbour votes where no head)."""
+        knn = self._neighbours(X, Xc, Yc)
+        lin = knn.copy()
         for j, head in heads.items():
-            warm[:, j] = 0.5 * warm[:, j] + 0.5 * head.predict_proba(X)[:, 1]
-        lam = len(Xc) / (len(Xc) + self.prior_strength)
-        return lam * warm + (1 - lam) * cold
+            lin[:, j] = head.predict_proba(X)[:, 1]
+        return knn, lin
+
+    def _mix(self, cold, knn, lin, n) -> np.ndarray:
+        lam = n / (n + self.prior_strength)
+        return lam * 0.5 * (knn + lin) + (1 - lam) * cold
 
     def scores(self, X, texts) -> np.ndarray:
         """(n, m) final scores: probabilities when calibrated, relevances otherwise."""
         cold = self.cold_scores(X, texts)
         if not len(self.X_):
             return cold
-        s = self._blend(cold, X, self.X_, self.Y_, self.heads_)
+        knn, lin = self._warm(X, self.X_, self.Y_, self.heads_)
         if self.score_kind_ == "probability":
-            a, b = self.platt_
-            s = _sigmoid(a * _logit(s) + b)
-        return s
+            return self.stack_.predict_proba(self._features(cold, knn, lin))[:, 1].reshape(cold.shape)
+        return self._mix(cold, knn, lin, len(self.X_))
 
     def suggest(self, X, texts, exclude: list[set] | None = None) -> list[dict]:
         """Per text: the top-k institutions (key, score, above threshold) and whether to abstain."""

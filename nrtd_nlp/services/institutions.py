@@ -222,25 +222,29 @@ def unassign(engine: Engine, rec_id: int, institution: str | int, reviewer: str,
 
 
 # -- suggesting ----------------------------------------------------------------------------------
+_MEMO: dict[tuple[str, str], bytes] = {}  # (model id, text hash) -> vector: mandates are re-used by every run
+
+
 def _vectors(engine: Engine, texts: list[str], langs: list[str]) -> np.ndarray:
-    """Embed (through the vector cache) and centre like the index."""
+    """Embed (through the store's vector cache, and a per-process memo) and centre like the index."""
+    from ..store.models import EmbeddingCache
     from .imports import _cache_vectors, _embed_missing
 
+    model = engine.embedder.model_id
     by_hash = {text_hash(t): t for t in texts}
-    new = _embed_missing(engine, by_hash, None)
+    known = {h: _MEMO[(model, h)] for h in by_hash if (model, h) in _MEMO}
+    new = _embed_missing(engine, {h: t for h, t in by_hash.items() if h not in known}, None)
     if new:
         with engine.db.session() as s:
-            _cache_vectors(s, engine.embedder.model_id, new)
-    from ..store.models import EmbeddingCache
-
-    blobs = dict(new)
+            _cache_vectors(s, model, new)
+    blobs = {**known, **new}
     with engine.db.session() as s:
         missing = [h for h in by_hash if h not in blobs]
         for i in range(0, len(missing), 900):
             for h, v in s.execute(select(EmbeddingCache.text_hash, EmbeddingCache.vector).where(
-                    EmbeddingCache.model_id == engine.embedder.model_id,
-                    EmbeddingCache.text_hash.in_(missing[i : i + 900]))):
+                    EmbeddingCache.model_id == model, EmbeddingCache.text_hash.in_(missing[i : i + 900]))):
                 blobs[h] = v
+    _MEMO.update({(model, h): v for h, v in blobs.items()})
     V = np.vstack([np.frombuffer(blobs[text_hash(t)], np.float32) for t in texts])
     return engine.index.centering.transform(V, langs)
 
