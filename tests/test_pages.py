@@ -43,13 +43,19 @@ def test_review_page_escapes_and_posts_need_csrf(site):
     assert page.status_code == 200
     assert "<script>window.__xss" not in page.text and "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    sug = re.search(r'name="suggestion_id" value="(\d+)"', page.text).group(1)
+    sug = re.search(r'name="act" value="accept (\d+) "', page.text).group(1)
     body = {"decision": "accept", "suggestion_id": sug, "expected_review_id": ""}
     assert c.post("/ui/decide", data=body, headers={"Accept": "application/json"}).status_code == 403  # no token
     ok = c.post("/ui/decide", data={**body, "csrf": csrf}, headers={"Accept": "application/json"})
     assert ok.status_code == 201 and ok.json()["review"]["reviewer"] == "rita"
     again = c.post("/ui/decide", data=body, headers={"Accept": "application/json", "X-CSRF-Token": csrf})
     assert again.status_code == 409 and "rita" in again.json()["detail"]["message"]
+    r2 = c.post("/ui/decide", data={"act": f"reject {sug} {ok.json()['review']['id']}"},
+                headers={"Accept": "application/json", "X-CSRF-Token": csrf})
+    assert r2.status_code == 201 and r2.json()["review"]["decision"] == "rejected"
+    assert c.post("/ui/decide", data={"act": "reject x"}, headers={"X-CSRF-Token": csrf}).status_code == 422
+    assert c.post("/ui/revert", data={"review_ids": str(r2.json()["review"]["id"]), "csrf": csrf}).status_code \
+        == 200  # a plain form post (no JavaScript): redirected back to the page
     undo = c.post("/ui/revert", data={"review_ids": str(ok.json()["review"]["id"]), "csrf": csrf},
                   headers={"Accept": "application/json"})
     assert undo.status_code == 200 and undo.json()["current"] is None
@@ -59,7 +65,7 @@ def test_reader_session_cannot_decide(site):
     c, engine = site
     csrf = login(c, engine, role="reader", name="rex")
     page = c.get("/ui/review", params={"session": "UPR|9|99|"})
-    assert page.status_code == 200 and 'class="js decide"' not in page.text
+    assert page.status_code == 200 and 'name="act"' not in page.text
     r = c.post("/ui/bulk", data={"session": "UPR|9|99|", "csrf": csrf}, headers={"Accept": "application/json"})
     assert r.status_code == 403
 

@@ -13,6 +13,9 @@ append-only AuditEvent (who, action, entity, before, after, at).
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from sqlalchemy import and_, select, text
 
 from ..errors import Conflict, InputError, NotFound
@@ -30,16 +33,34 @@ def review_dict(r: Review | None) -> dict | None:
             "reverted": r.reverted_at is not None, "reverted_by": r.reverted_by}
 
 
-def _lock(s, rec_ids) -> None:
-    """Serialise writers on these recommendations before reading anything (see module docstring)."""
-    ids = sorted(set(rec_ids))
-    if not ids:
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _writing(engine):
+    """A unit of work for a decision. On SQLite, writers of this process also queue on a lock first: SQLite's
+    own busy handler backs off in sleeps of up to 100 ms, which makes the tail latency under contention."""
+    url = engine.db.url
+    if not url.startswith("sqlite"):
+        with engine.db.session() as s:
+            yield s
         return
+    lock = _SQLITE_WRITERS.setdefault(url, threading.Lock())
+    with lock, engine.db.session() as s:
+        yield s
+
+
+def _lock(s, rec_ids) -> int:
+    """Serialise writers on these recommendations before reading anything (see module docstring).
+    Returns how many of them exist."""
+    ids = sorted(set(rec_ids))
+    n = 0
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         marks = ",".join(f":r{j}" for j in range(len(chunk)))
-        s.execute(text(f"UPDATE recommendations SET id = id WHERE id IN ({marks})"),
-                  {f"r{j}": v for j, v in enumerate(chunk)})
+        n += s.execute(text(f"UPDATE recommendations SET id = id WHERE id IN ({marks})"),
+                       {f"r{j}": v for j, v in enumerate(chunk)}).rowcount
+    return n
 
 
 def _current(s, rec_id: int, task: str, value: str) -> Review | None:
@@ -75,7 +96,7 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
         raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer is required", field="reviewer")
-    with engine.db.session() as s:
+    with _writing(engine) as s:
         if suggestion_id is not None:
             sug = s.get(Suggestion, suggestion_id)
             if sug is None:
@@ -93,8 +114,7 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
                             .order_by(Suggestion.score.desc())).first()
             if sug is None and decision != "add":
                 raise InputError(f"nothing was suggested for {task}={value}; use decision=add", field="value")
-        _lock(s, [rec_id])
-        if s.get(Recommendation, rec_id) is None:
+        if not _lock(s, [rec_id]):
             raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
         cur = _current(s, rec_id, task, value)
         if (cur.id if cur else None) != expected_review_id:
@@ -113,7 +133,7 @@ def revert(engine, review_id: int, reviewer: str) -> dict:
 
     Only a slot's current decision can be reverted (a later one would otherwise be silently undone): 409.
     """
-    with engine.db.session() as s:
+    with _writing(engine) as s:
         r = s.get(Review, review_id)
         if r is None:
             raise NotFound(f"review {review_id} does not exist", field="review_id")
@@ -138,7 +158,7 @@ def revert_many(engine, review_ids: list[int], reviewer: str) -> dict:
     """Undo a bulk decision, newest first; each one is checked like :func:`revert` (all or nothing)."""
     if not review_ids:
         raise InputError("name at least one review", field="review_ids")
-    with engine.db.session() as s:
+    with _writing(engine) as s:
         rows = s.scalars(select(Review).where(Review.id.in_(review_ids))).all()
         missing = set(review_ids) - {r.id for r in rows}
         if missing:
@@ -189,7 +209,7 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
         q = q.where(session_clause(session))
     if cluster_id:
         q = q.where(Suggestion.rec_id.in_(select(ClusterMember.rec_id).where(ClusterMember.cluster_id == cluster_id)))
-    with engine.db.session() as s:
+    with _writing(engine) as s:
         cand = s.scalars(q.order_by(Suggestion.rec_id, Suggestion.id)).all()
         _lock(s, [x.rec_id for x in cand])
         decided = set()

@@ -171,16 +171,27 @@ def review(request: Request, session: str = Query(..., max_length=300), limit: i
 
 
 @router.post("/decide")
-def decide(request: Request, decision: str = Form(...), suggestion_id: Optional[int] = Form(None),
+def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id: Optional[int] = Form(None),
            rec_id: Optional[int] = Form(None), task: Optional[str] = Form(None), value: Optional[str] = Form(None),
-           expected_review_id: Optional[str] = Form(None), engine=Depends(get_engine)):
+           expected_review_id: Optional[str] = Form(None), act: Optional[str] = Form(None, max_length=80),
+           engine=Depends(get_engine)):
+    """One decision: the fields, or ``act`` = "<accept|reject> <suggestion id> [<expected review id>]" (the
+    value of the button pressed on the page)."""
     p = request.state.page["principal"]
     try:
+        if act:
+            parts = act.split()
+            if len(parts) not in (2, 3):
+                raise ValueError
+            decision, suggestion_id = parts[0], int(parts[1])
+            expected_review_id = parts[2] if len(parts) == 3 else None
+        if not decision:
+            raise rsvc.InputError("choose a decision", field="decision")
         exp = int(expected_review_id) if expected_review_id not in (None, "") else None
         r = rsvc.decide(engine, decision=decision, reviewer=p.name, suggestion_id=suggestion_id, rec_id=rec_id,
                         task=task, value=value, expected_review_id=exp)
     except ValueError:
-        return _fail(request, rsvc.InputError("not a review id", field="expected_review_id"))
+        return _fail(request, rsvc.InputError("act is '<decision> <suggestion id> [<review id>]'", field="act"))
     except NrtdError as e:
         return _fail(request, e)
     return _done(request, {"review": r}, 201)

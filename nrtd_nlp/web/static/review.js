@@ -37,9 +37,12 @@
     row.dataset.review = review ? review.id : "";
     row.dataset.state = review ? review.decision : "pending";
     row.querySelector(".decision").textContent = review ? (review.decision + " by " + review.reviewer) : "pending";
-    Array.prototype.forEach.call(row.querySelectorAll("input.expected"), function (i) { i.value = review ? review.id : ""; });
-    var undo = row.querySelector("form.undo input[name=review_ids]");
-    if (undo && review) undo.value = review.id;
+    Array.prototype.forEach.call(row.querySelectorAll("button[name=act]"), function (b) {
+      var p = b.value.split(" ");
+      b.value = p[0] + " " + p[1] + " " + (review ? review.id : "");
+    });
+    var undo = row.querySelector("button.undo");
+    if (undo) { undo.value = review ? review.id : ""; undo.hidden = !review; }
   }
   function focus(i) {
     if (!slots.length) return;
@@ -53,9 +56,11 @@
   }
   function rowArticle(row) { var a = row; while (a && a.tagName !== "ARTICLE") a = a.parentNode; return a || row; }
 
-  function decide(form) {
-    var row = rowFor(form);
-    return post(form.action, new FormData(form)).then(function (res) {
+  function decide(button) {
+    var row = rowFor(button);
+    var fd = new FormData();
+    fd.append("act", button.value);
+    return post("/ui/decide", fd).then(function (res) {
       if (!res.ok) { say(problem(res), true); return; }
       setState(row, res.body.review);
       pushUndo([res.body.review.id]);
@@ -83,10 +88,11 @@
     var f = ev.target;
     if (!f.classList.contains("js")) return;
     ev.preventDefault();
-    if (f.classList.contains("decide")) { decide(f); return; }
-    if (f.classList.contains("undo")) {
-      var id = f.querySelector("input[name=review_ids]").value;
-      undo([id], rowFor(f));
+    if (f.classList.contains("decide")) {
+      var b = ev.submitter;
+      if (!b) return;
+      if (b.name === "act") decide(b);
+      else if (b.name === "review_ids" && b.value) undo([b.value], rowFor(b));
       return;
     }
     if (f.classList.contains("bulk")) {
@@ -107,8 +113,8 @@
     if (ev.key === "j") { focus(cur + 1); ev.preventDefault(); }
     else if (ev.key === "k") { focus(cur - 1); ev.preventDefault(); }
     else if ((ev.key === "a" || ev.key === "r") && row) {
-      var f = row.querySelector("form.decide button." + (ev.key === "a" ? "accept" : "reject"));
-      if (f) decide(f.form);
+      var b = row.querySelector("button." + (ev.key === "a" ? "accept" : "reject"));
+      if (b) decide(b);
       ev.preventDefault();
     } else if (ev.key === "u") {
       var ids = popUndo();
