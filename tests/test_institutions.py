@@ -90,18 +90,27 @@ def test_load_refuses_bad_files(engine, tmp_path):
         load_institutions(engine, bad)
 
 
+def test_import_suggests_once_institutions_are_loaded(engine):
+    (rid,) = _add(engine, [SCHOOL], "i")
+    assert institutions_for(engine, rid)["suggestions"] == []  # nothing loaded: the import skips the step
+    load_institutions(engine)
+    res = import_records(engine, [RawRecord(source="t", external_id="i1", text=TORTURE, mechanism="UPR")], fmt="json")
+    assert res.institutions["records"] == 1 and res.institutions["agent"].startswith("institutions@")
+    assert res.institutions["score_kind"] == "relevance"
+
+
 def test_cold_start_ranks_justice_and_education(engine):
     load_institutions(engine)
-    torture, school = _add(engine, [TORTURE, SCHOOL], "c")
-    res = suggest_institutions(engine)
-    assert res["records"] == 2 and res["score_kind"] == "relevance" and res["agent"].startswith("institutions@")
+    torture, school = _add(engine, [TORTURE, SCHOOL], "c")  # the import stores the suggestions
     assert _ranked(engine, torture)[0] == "justice"
     assert _ranked(engine, school)[0] == "education"
     out = institutions_for(engine, torture)
     assert "not a probability" in out["score_meaning"]
     assert all(0 <= x["score"] <= 1 for x in out["suggestions"])
-    # a second run with nothing new stores nothing new
+    # a second run with nothing new stores nothing new; --force redoes them
     assert suggest_institutions(engine)["records"] == 0
+    res = suggest_institutions(engine, force=True)
+    assert res["records"] == 2 and res["suggestions"] == 6 and res["score_kind"] == "relevance"
 
 
 def test_confirmed_assignments_change_the_ranking(engine):
@@ -196,7 +205,8 @@ def test_api(client, engine):
     r = c.post(f"/v1/recommendations/{rid}/assignments", json={"institution": "education"})
     assert r.status_code == 200 and r.json()["status"] == "created"
     got = c.get(f"/v1/recommendations/{rid}/institutions").json()
-    assert got["assignments"][0]["institution"] == "education" and got["suggestions"] == []
+    assert got["assignments"][0]["institution"] == "education" and got["assignments"][0]["by"] == "human"
+    assert "education" not in [x["institution"] for x in got["suggestions"]]  # decided: no longer a suggestion
     assert c.post("/v1/institutions", json={"name": "Ministry of Youth"}).status_code == 403  # admins only
     from tests.conftest import act_as
 

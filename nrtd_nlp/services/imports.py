@@ -41,6 +41,7 @@ class ImportResult:
     seconds: float
     links: dict | None = None
     clusters: dict | None = None  # new records attached to existing clusters
+    institutions: dict | None = None  # institution suggestions for new records, once institutions are loaded
     languages: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -213,12 +214,17 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         from .clusters import attach_new
 
         clusters = attach_new(engine, touched, who=actor)
+    institutions = None
+    if embed and touched:
+        from .institutions import suggest_on_import
+
+        institutions = suggest_on_import(engine, touched, actor)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
                         embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2), links=links,
-                        clusters=clusters,
+                        clusters=clusters, institutions=institutions,
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
 
 

@@ -383,8 +383,24 @@ def suggest_institutions(engine: Engine, rec_ids: list[int] | None = None, *, li
             "seconds": round((utcnow() - t0).total_seconds(), 2), **counts}
 
 
+def suggest_on_import(engine: Engine, rec_ids: list[int], actor: str) -> dict | None:
+    """Called by the import for its new or changed records: nothing when no institution is loaded;
+    the import is already committed, so a failure here is reported, not raised."""
+    from ..errors import NrtdError
+
+    with engine.db.session() as s:
+        if not s.scalar(select(func.count()).select_from(Institution)):
+            return None
+    try:
+        res = suggest_institutions(engine, rec_ids, actor=actor)
+    except NrtdError as e:
+        return {"skipped": str(e)}
+    return {k: res[k] for k in ("agent", "records", "suggestions", "abstained", "score_kind")}
+
+
 def institutions_for(engine: Engine, rec_id: int) -> dict:
-    """A record's assignments (people's decisions) and the latest run's suggestions."""
+    """A record's assignments (people's decisions) and the latest run's suggestions, less those a
+    person has already assigned."""
     with engine.db.session() as s:
         rec = s.get(Recommendation, rec_id)
         if rec is None:
@@ -402,7 +418,7 @@ def institutions_for(engine: Engine, rec_id: int) -> dict:
         sugg = [{"institution": x.value, "name": by_key[x.value].name if x.value in by_key else None,
                  "score": x.score, "above_threshold": x.score is not None and x.score >= threshold,
                  "agent": x.agent, "stale": x.stale, "created_at": x.created_at.isoformat()}
-                for x in rows if x.run_id == latest]
+                for x in rows if x.run_id == latest and x.value not in {a["institution"] for a in assigned}]
     return {"rec_id": rec_id, "assignments": assigned, "suggestions": sugg, "score_kind": kind,
             "score_meaning": None if kind is None else (
                 "probability, calibrated by cross-validation on confirmed assignments" if kind == "probability"
