@@ -43,6 +43,147 @@ NAME_PT = {
     "16": "Paz, justiça e instituições eficazes", "17": "Parcerias e meios de implementação",
 }
 
+# Hand-written goal-level keywords in the other languages (UN terminology as used in the goal and target texts).
+# Each language's list is preceded by the official goal title in that language where the source has one.
+GOAL_KEYWORDS = {
+    "1": {
+        "es": "pobreza|pobreza extrema|protección social|reducción de la pobreza",
+        "fr": "pauvreté|extrême pauvreté|protection sociale|réduction de la pauvreté",
+        "ar": "الفقر|الفقر المدقع|الحماية الاجتماعية|الحد من الفقر",
+        "ru": "нищета|крайняя нищета|социальная защита|бедность",
+        "zh": "贫困|极端贫困|社会保护|减贫",
+        "pt": "pobreza|pobreza extrema|proteção social|erradicação da pobreza",
+    },
+    "2": {
+        "es": "hambre|seguridad alimentaria|nutrición|malnutrición|agricultura sostenible|pequeños productores de alimentos",
+        "fr": "faim|sécurité alimentaire|nutrition|malnutrition|agriculture durable|petits producteurs alimentaires",
+        "ar": "الجوع|الأمن الغذائي|التغذية|سوء التغذية|الزراعة المستدامة",
+        "ru": "голод|продовольственная безопасность|питание|недоедание|устойчивое сельское хозяйство",
+        "zh": "饥饿|粮食安全|营养|营养不良|可持续农业",
+        "pt": "fome|segurança alimentar|nutrição|desnutrição|agricultura sustentável",
+    },
+    "3": {
+        "es": "salud|mortalidad materna|mortalidad infantil|VIH/SIDA|cobertura sanitaria universal|salud sexual y reproductiva|salud mental",
+        "fr": "santé|mortalité maternelle|mortalité infantile|VIH/sida|couverture sanitaire universelle|santé sexuelle et procréative|santé mentale",
+        "ar": "الصحة|وفيات الأمهات|وفيات الأطفال|الإيدز|التغطية الصحية الشاملة|الصحة الجنسية والإنجابية|الصحة العقلية",
+        "ru": "здоровье|материнская смертность|детская смертность|СПИД|всеобщий охват услугами здравоохранения|сексуальное и репродуктивное здоровье|психическое здоровье",
+        "zh": "健康|孕产妇死亡率|儿童死亡率|艾滋病|全民健康覆盖|性健康和生殖健康|精神健康",
+        "pt": "saúde|mortalidade materna|mortalidade infantil|VIH/SIDA|cobertura universal de saúde|saúde sexual e reprodutiva|saúde mental",
+    },
+    "4": {
+        "es": "educación|enseñanza primaria y secundaria|educación inclusiva|alfabetización|aprendizaje permanente|docentes",
+        "fr": "éducation|enseignement primaire et secondaire|éducation inclusive|alphabétisation|apprentissage tout au long de la vie|enseignants",
+        "ar": "التعليم|التعليم الابتدائي والثانوي|التعليم الشامل|محو الأمية|التعلم مدى الحياة|المعلمين",
+        "ru": "образование|начальное и среднее образование|инклюзивное образование|грамотность|обучение на протяжении всей жизни|учителя",
+        "zh": "教育|中小学教育|全纳教育|识字|终身学习|教师",
+        "pt": "educação|ensino primário e secundário|educação inclusiva|alfabetização|aprendizagem ao longo da vida|professores",
+    },
+    "5": {
+        "es": "igualdad de género|empoderamiento de las mujeres y las niñas|violencia contra las mujeres|discriminación contra la mujer|matrimonio infantil|mutilación genital femenina|participación de las mujeres",
+        "fr": "égalité des sexes|autonomisation des femmes et des filles|violence à l'égard des femmes|discrimination à l'égard des femmes|mariage d'enfants|mutilations génitales féminines|participation des femmes",
+        "ar": "المساواة بين الجنسين|تمكين النساء والفتيات|العنف ضد المرأة|التمييز ضد المرأة|زواج الأطفال|تشويه الأعضاء التناسلية للإناث|مشاركة المرأة",
+        "ru": "гендерное равенство|расширение прав и возможностей женщин и девочек|насилие в отношении женщин|дискриминация в отношении женщин|детские браки|калечащие операции на женских половых органах|участие женщин",
+        "zh": "性别平等|增强妇女和女童权能|暴力侵害妇女行为|对妇女的歧视|童婚|女性生殖器切割|妇女参与",
+        "pt": "igualdade de género|igualdade de gênero|empoderamento das mulheres e raparigas|violência contra as mulheres|discriminação contra as mulheres|casamento infantil|mutilação genital feminina",
+    },
+    "6": {
+        "es": "agua potable|saneamiento|higiene|gestión de los recursos hídricos|aguas residuales",
+        "fr": "eau potable|assainissement|hygiène|gestion des ressources en eau|eaux usées",
+        "ar": "مياه الشرب|الصرف الصحي|النظافة الصحية|إدارة الموارد المائية|المياه المستعملة",
+        "ru": "питьевая вода|санитария|гигиена|управление водными ресурсами|сточные воды",
+        "zh": "饮用水|环境卫生|个人卫生|水资源管理|废水",
+        "pt": "água potável|saneamento|higiene|gestão dos recursos hídricos|águas residuais",
+    },
+    "7": {
+        "es": "energía|energía renovable|eficiencia energética|acceso a la electricidad|energía asequible",
+        "fr": "énergie|énergies renouvelables|efficacité énergétique|accès à l'électricité|énergie abordable",
+        "ar": "الطاقة|الطاقة المتجددة|كفاءة استخدام الطاقة|الحصول على الكهرباء",
+        "ru": "энергия|возобновляемые источники энергии|энергоэффективность|доступ к электроэнергии",
+        "zh": "能源|可再生能源|能效|获得电力",
+        "pt": "energia|energias renováveis|eficiência energética|acesso à eletricidade",
+    },
+    "8": {
+        "es": "trabajo decente|empleo|crecimiento económico|trabajo forzoso|trabajo infantil|derechos laborales|desempleo juvenil",
+        "fr": "travail décent|emploi|croissance économique|travail forcé|travail des enfants|droits des travailleurs|chômage des jeunes",
+        "ar": "العمل اللائق|العمالة|النمو الاقتصادي|العمل الجبري|عمل الأطفال|حقوق العمل|بطالة الشباب",
+        "ru": "достойная работа|занятость|экономический рост|принудительный труд|детский труд|трудовые права|безработица среди молодежи",
+        "zh": "体面工作|就业|经济增长|强迫劳动|童工|劳工权利|青年失业",
+        "pt": "trabalho digno|trabalho decente|emprego|crescimento económico|trabalho forçado|trabalho infantil|direitos laborais",
+    },
+    "9": {
+        "es": "infraestructura|industrialización|innovación|investigación|acceso a internet",
+        "fr": "infrastructure|industrialisation|innovation|recherche|accès à Internet",
+        "ar": "الهياكل الأساسية|التصنيع|الابتكار|البحث العلمي|الوصول إلى الإنترنت",
+        "ru": "инфраструктура|индустриализация|инновации|научные исследования|доступ к интернету",
+        "zh": "基础设施|工业化|创新|研究|互联网接入",
+        "pt": "infraestrutura|industrialização|inovação|investigação|acesso à internet",
+    },
+    "10": {
+        "es": "desigualdad|inclusión social, económica y política|igualdad de oportunidades|leyes discriminatorias|migración",
+        "fr": "inégalités|inclusion sociale, économique et politique|égalité des chances|lois discriminatoires|migrations",
+        "ar": "عدم المساواة|الإدماج الاجتماعي والاقتصادي والسياسي|تكافؤ الفرص|القوانين التمييزية|الهجرة",
+        "ru": "неравенство|социальная, экономическая и политическая интеграция|равные возможности|дискриминационные законы|миграция",
+        "zh": "不平等|社会、经济和政治包容|机会均等|歧视性法律|移民",
+        "pt": "desigualdade|inclusão social, económica e política|igualdade de oportunidades|leis discriminatórias|migração",
+    },
+    "11": {
+        "es": "ciudades|asentamientos humanos|vivienda adecuada|barrios marginales|transporte público|reducción del riesgo de desastres|patrimonio cultural",
+        "fr": "villes|établissements humains|logement adéquat|taudis|transports publics|réduction des risques de catastrophe|patrimoine culturel",
+        "ar": "المدن|المستوطنات البشرية|السكن اللائق|الأحياء الفقيرة|النقل العام|الحد من مخاطر الكوارث|التراث الثقافي",
+        "ru": "города|населенные пункты|достаточное жилье|трущобы|общественный транспорт|снижение риска бедствий|культурное наследие",
+        "zh": "城市|人类住区|适当住房|贫民窟|公共交通|减少灾害风险|文化遗产",
+        "pt": "cidades|assentamentos humanos|habitação adequada|bairros de lata|favelas|transportes públicos|património cultural",
+    },
+    "12": {
+        "es": "consumo sostenible|producción sostenible|desechos|desperdicio de alimentos|productos químicos|reciclado",
+        "fr": "consommation durable|production durable|déchets|gaspillage alimentaire|produits chimiques|recyclage",
+        "ar": "الاستهلاك المستدام|الإنتاج المستدام|النفايات|هدر الأغذية|المواد الكيميائية|إعادة التدوير",
+        "ru": "рациональное потребление|рациональное производство|отходы|пищевые отходы|химические вещества|переработка",
+        "zh": "可持续消费|可持续生产|废物|粮食浪费|化学品|回收利用",
+        "pt": "consumo sustentável|produção sustentável|resíduos|desperdício alimentar|produtos químicos|reciclagem",
+    },
+    "13": {
+        "es": "cambio climático|adaptación|mitigación|Acuerdo de París|desastres naturales|resiliencia",
+        "fr": "changements climatiques|adaptation|atténuation|Accord de Paris|catastrophes naturelles|résilience",
+        "ar": "تغير المناخ|التكيف|التخفيف|اتفاق باريس|الكوارث الطبيعية|القدرة على الصمود",
+        "ru": "изменение климата|адаптация|смягчение последствий|Парижское соглашение|стихийные бедствия|жизнестойкость",
+        "zh": "气候变化|适应|减缓|巴黎协定|自然灾害|抵御能力",
+        "pt": "alterações climáticas|mudança do clima|adaptação|mitigação|Acordo de Paris|desastres naturais",
+    },
+    "14": {
+        "es": "océanos|mares|recursos marinos|contaminación marina|pesca|zonas costeras",
+        "fr": "océans|mers|ressources marines|pollution marine|pêche|zones côtières",
+        "ar": "المحيطات|البحار|الموارد البحرية|التلوث البحري|مصائد الأسماك|المناطق الساحلية",
+        "ru": "океаны|моря|морские ресурсы|загрязнение морской среды|рыболовство|прибрежные районы",
+        "zh": "海洋|海洋资源|海洋污染|渔业|沿海地区",
+        "pt": "oceanos|mares|recursos marinhos|poluição marinha|pesca|zonas costeiras",
+    },
+    "15": {
+        "es": "ecosistemas terrestres|bosques|deforestación|desertificación|biodiversidad|degradación de las tierras",
+        "fr": "écosystèmes terrestres|forêts|déforestation|désertification|biodiversité|dégradation des terres",
+        "ar": "النظم الإيكولوجية البرية|الغابات|إزالة الغابات|التصحر|التنوع البيولوجي|تدهور الأراضي",
+        "ru": "экосистемы суши|леса|обезлесение|опустынивание|биологическое разнообразие|деградация земель",
+        "zh": "陆地生态系统|森林|毁林|荒漠化|生物多样性|土地退化",
+        "pt": "ecossistemas terrestres|florestas|desflorestação|desertificação|biodiversidade|degradação dos solos",
+    },
+    "16": {
+        "es": "paz|acceso a la justicia|estado de derecho|instituciones eficaces|corrupción|violencia|registro de nacimientos",
+        "fr": "paix|accès à la justice|état de droit|institutions efficaces|corruption|violence|enregistrement des naissances",
+        "ar": "السلام|الوصول إلى العدالة|سيادة القانون|المؤسسات الفعالة|الفساد|العنف|تسجيل المواليد",
+        "ru": "мир|доступ к правосудию|верховенство права|эффективные учреждения|коррупция|насилие|регистрация рождений",
+        "zh": "和平|诉诸司法|法治|有效机构|腐败|暴力|出生登记",
+        "pt": "paz|acesso à justiça|Estado de direito|instituições eficazes|corrupção|violência|registo de nascimento",
+    },
+    "17": {
+        "es": "alianza mundial|cooperación internacional|asistencia oficial para el desarrollo|movilización de recursos|transferencia de tecnología|creación de capacidad|comercio",
+        "fr": "partenariat mondial|coopération internationale|aide publique au développement|mobilisation des ressources|transfert de technologies|renforcement des capacités|commerce",
+        "ar": "الشراكة العالمية|التعاون الدولي|المساعدة الإنمائية الرسمية|تعبئة الموارد|نقل التكنولوجيا|بناء القدرات|التجارة",
+        "ru": "глобальное партнерство|международное сотрудничество|официальная помощь в целях развития|мобилизация ресурсов|передача технологий|наращивание потенциала|торговля",
+        "zh": "全球伙伴关系|国际合作|官方发展援助|调动资源|技术转让|能力建设|贸易",
+        "pt": "parceria global|cooperação internacional|ajuda pública ao desenvolvimento|mobilização de recursos|transferência de tecnologia|capacitação|comércio",
+    },
+}
+
 _GENERIC = re.compile(r"^(sustainable development goal|sdg)\s*\d+$|^sdgs?$", re.I)
 _VARIANTS = {"woman": "women", "man": "men", "girl": "girls", "boy": "boys", "woman's": "women's",
              "women’s": "women's", "woman’s": "women's", "girls’": "girls'"}
@@ -111,6 +252,22 @@ def read_uhri(path: Path | None) -> dict[str, str]:
     return out
 
 
+def _title(text: str, lang: str, gid: str) -> str:
+    text = re.sub(r"\s+", " ", text.replace("إالى", "إلى")).strip()
+    if lang == "ru" and gid == "17":
+        text = re.sub(r"\s*Финансирование$", "", text)
+    return text
+
+
+def goal_keywords(g: dict[str, str], lang: str) -> str:
+    gid = g["goal"].strip()
+    src = "zh-Hans" if lang == "zh" else lang
+    title = _title(g.get(f"title_{src}", ""), lang, gid)
+    terms = [title] if title else []
+    terms += [t for t in GOAL_KEYWORDS.get(gid, {}).get(lang, "").split("|") if t and t not in terms]
+    return "|".join(terms)
+
+
 def _read(name: str) -> list[dict[str, str]]:
     with (SDG_DIR / name).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
@@ -134,6 +291,7 @@ def build(jrc: Path, uhri: Path | None = None) -> tuple[list[dict], list[dict]]:
             id=gid, name_en=g["short_en"], name_es=g["short_es"], name_fr=g["short_fr"], name_ar=g["short_ar"],
             name_ru=g["short_ru"], name_zh=g["short_zh-Hans"], name_pt=NAME_PT.get(gid, ""),
             description_en=g["title_en_official"], keywords_en="|".join(goal_terms(gid, terms)),
+            **{f"keywords_{lg}": goal_keywords(g, lg) for lg in ("es", "fr", "ar", "ru", "zh", "pt")},
             aliases=_aliases(f"SDG {gid}", f"Goal {gid}", f"{gid} - {g['short_en']}", uhri_names.get(gid, "")),
             source=SOURCE))
     targets = []
