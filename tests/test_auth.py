@@ -140,3 +140,23 @@ def test_revoked_key_is_refused(client, engine):
     made = create_key(engine, "temp", "admin")
     revoke_key(engine, made["id"])
     assert client.get("/v1/recommendations", headers={"X-API-Key": made["key"]}).status_code == 401
+
+
+def test_keys_cli(settings, engine):
+    from typer.testing import CliRunner
+
+    from nrtd_nlp.cli import app
+
+    run = CliRunner()
+    made = run.invoke(app, ["keys", "create", "--role", "reviewer", "--name", "ana"])
+    assert made.exit_code == 0, made.output
+    key = made.output.splitlines()[0]
+    assert key.startswith("nrtd_") and "not shown again" in made.output
+    listed = run.invoke(app, ["keys", "list", "--json"])
+    assert '"ana"' in listed.output and key not in listed.output
+    prefix = key.split("_")[1]
+    assert run.invoke(app, ["keys", "revoke", prefix]).exit_code == 0
+    again = run.invoke(app, ["keys", "revoke", prefix])
+    assert again.exit_code == 2 and "already revoked" in again.output
+    bad = run.invoke(app, ["keys", "create", "--role", "root", "--name", "x"])
+    assert bad.exit_code == 2 and "role" in bad.output

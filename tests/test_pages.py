@@ -105,3 +105,22 @@ def test_cluster_curation_and_bulk_accept_in_a_cluster(site):
         recs = set(s.scalars(select(Review.rec_id).where(Review.reviewer == "rita")))
         actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.who == "rita")))
     assert recs <= {1, 2, 3} and {"cluster_rename", "cluster_confirm"} <= actions
+
+
+def test_link_decision_from_the_duplicates_view(site):
+    from nrtd_nlp.store.models import AuditEvent, Link
+
+    c, engine = site
+    with engine.db.session() as s:  # test data: one suggested duplicate link
+        s.add(Link(rec_a=1, rec_b=2, kind="duplicate", score=0.93, explanation="same action: ratify", agent="t@1"))
+    csrf = login(c, engine)
+    page = c.get("/ui/duplicates")
+    assert "same action: ratify" in page.text and page.text.count('class="side"') == 2
+    link_id = re.search(r'action="/ui/links/(\d+)"', page.text).group(1)
+    h = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    ok = c.post(f"/ui/links/{link_id}", data={"decision": "confirm", "expected_status": "suggested"}, headers=h)
+    assert ok.status_code == 200 and ok.json()["status"] == "confirmed"
+    stale = c.post(f"/ui/links/{link_id}", data={"decision": "unlink", "expected_status": "suggested"}, headers=h)
+    assert stale.status_code == 409
+    with engine.db.session() as s:
+        assert s.query(AuditEvent).filter_by(who="rita", action="link.confirm").count() == 1
