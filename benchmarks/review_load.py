@@ -211,8 +211,8 @@ def main() -> None:
     lat_ms = sorted(x * 1000 for x in lat)
     q = statistics.quantiles(lat_ms, n=100)
     print(f"\nthink time {args.think} s mean; wall {wall:.1f} s")
-    print(f"\n| reviewers | decisions stored | write requests | 409 conflicts | errors | lost | duplicated | "
-          f"p50 ms | p95 ms | p99 ms | max ms | decisions/s |")
+    print("\n| reviewers | decisions stored | write requests | 409 conflicts | errors | lost | duplicated | "
+          "p50 ms | p95 ms | p99 ms | max ms | decisions/s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.reviewers} | {len(ok_ids)} | {len(lat)} | {stats['conflicts']} | {stats['errors']} | {lost} | "
           f"{duplicated} | {q[49]:.1f} | {q[94]:.1f} | {q[98]:.1f} | {lat_ms[-1]:.1f} | {len(ok_ids) / wall:.0f} |")

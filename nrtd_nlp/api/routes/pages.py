@@ -127,9 +127,12 @@ def login(request: Request, key: str = Form(..., max_length=200), csrf: str = Fo
           engine=Depends(get_engine)):
     secret = _secret(engine)
     pre = auth.read_session(secret, request.cookies.get(LOGIN_COOKIE))
-    if pre is None or not csrf:
+    try:
+        if pre is None:
+            raise auth.Forbidden("no sign-in form was issued", field="csrf")
+        auth.check_csrf(secret, pre, csrf)
+    except auth.Forbidden:
         return RedirectResponse("/ui/login?error=expired", status_code=303)
-    auth.check_csrf(secret, pre, csrf)
     try:
         p = auth.authenticate(engine, key)
     except auth.Unauthorized:
