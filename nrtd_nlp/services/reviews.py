@@ -267,21 +267,26 @@ def list_audit(engine, *, entity: str | None = None, entity_id: str | None = Non
 
 
 def slot_states(s, rec_ids: list[int]) -> dict[int, list[dict]]:
-    """Per recommendation: every suggested or reviewed slot with its score and current decision."""
+    """Per recommendation: every suggested or reviewed slot with its score and current decision.
+    (Plain column rows, not ORM objects: a 300-recommendation page has thousands of slots.)"""
     out: dict[int, dict[tuple, dict]] = {r: {} for r in rec_ids}
+    sug_cols = (Suggestion.rec_id, Suggestion.task, Suggestion.value, Suggestion.score, Suggestion.agent,
+                Suggestion.id, Suggestion.stale)
+    rev_cols = (Review.id, Review.rec_id, Review.task, Review.value, Review.decision, Review.reviewer, Review.at,
+                Review.comment, Review.suggestion_id)
     for i in range(0, len(rec_ids), 500):
         chunk = rec_ids[i:i + 500]
-        for x in s.scalars(select(Suggestion).where(Suggestion.rec_id.in_(chunk))
-                           .order_by(Suggestion.score.desc())):
-            out[x.rec_id].setdefault((x.task, x.value), {
-                "task": x.task, "value": x.value, "score": x.score, "agent": x.agent, "suggestion_id": x.id,
-                "stale": x.stale, "review": None})
-        for r in s.scalars(select(Review).where(Review.rec_id.in_(chunk), Review.reverted_at.is_(None))
-                           .order_by(Review.id)):
-            slot = out[r.rec_id].setdefault((r.task, r.value), {
-                "task": r.task, "value": r.value, "score": None, "agent": None, "suggestion_id": None,
-                "stale": False, "review": None})
-            slot["review"] = review_dict(r)  # ordered by id: the last one wins
+        for rid, task, value, score, agent, sid, stale in s.execute(
+                select(*sug_cols).where(Suggestion.rec_id.in_(chunk)).order_by(Suggestion.score.desc())):
+            out[rid].setdefault((task, value), {"task": task, "value": value, "score": score, "agent": agent,
+                                                "suggestion_id": sid, "stale": stale, "review": None})
+        for rid_, rec, task, value, decision, reviewer, at, comment, sid in s.execute(
+                select(*rev_cols).where(Review.rec_id.in_(chunk), Review.reverted_at.is_(None)).order_by(Review.id)):
+            slot = out[rec].setdefault((task, value), {"task": task, "value": value, "score": None, "agent": None,
+                                                       "suggestion_id": None, "stale": False, "review": None})
+            slot["review"] = {"id": rid_, "rec_id": rec, "task": task, "value": value, "decision": decision,
+                              "reviewer": reviewer, "at": at.isoformat(), "comment": comment, "suggestion_id": sid,
+                              "reverted": False, "reverted_by": None}  # ordered by id: the last one wins
     return {rid: list(slots.values()) for rid, slots in out.items()}
 
 

@@ -31,6 +31,10 @@ _env = Environment(loader=FileSystemLoader(str(WEB / "templates")),
                    autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
 
 
+for _name in _env.list_templates(extensions=["html"]):
+    _env.get_template(_name)  # compiled once at import, not on a reviewer's first page
+
+
 def _secret(engine) -> bytes:
     if not hasattr(engine, "_nrtd_secret"):
         engine._nrtd_secret = auth.server_secret(engine.settings)
