@@ -337,6 +337,10 @@ from .commands import clusters as _cluster_commands  # noqa: E402  (recluster, c
 
 _cluster_commands.register(app)
 
+from .commands import tags as _tag_commands  # noqa: E402  (tag, suggest, taggers, train, retrain, evaluate)
+
+_tag_commands.register(app)
+
 
 def main() -> None:
     app()

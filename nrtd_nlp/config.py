@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     embed_on_import: bool = True
     link_on_import: bool = Field(default=True, description="compute links for imported records")
     link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
+    tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
     max_text_chars: int = 20_000
     max_upload_bytes: int = 100 * 1024 * 1024
     threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")

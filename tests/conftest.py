@@ -51,7 +51,8 @@ def settings(tmp_path, monkeypatch):
 
     monkeypatch.setenv("NRTD_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
-    s = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", embedder="minilm-test")
+    s = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", embedder="minilm-test",
+                 tag_on_import=False)  # tagging tests switch it on; building taggers is not free
     yield s
     get_settings.cache_clear()
 

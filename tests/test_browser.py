@@ -40,7 +40,7 @@ def server(tmp_path_factory, test_embedder):
     from nrtd_nlp.services.context import Engine
 
     root = tmp_path_factory.mktemp("browser")
-    settings = Settings(home=root / "home", cache_dir=root / "cache", embedder="minilm-test")
+    settings = Settings(home=root / "home", cache_dir=root / "cache", embedder="minilm-test", tag_on_import=False)
     engine = Engine(settings, embedder=test_embedder)
     demo = Path(__file__).resolve().parents[1] / "nrtd_nlp" / "corpora" / "demo" / "demo_recommendations.csv"
     seed(engine, demo)
@@ -48,7 +48,8 @@ def server(tmp_path_factory, test_embedder):
             for role, name in (("reviewer", "rita"), ("reader", "rex"))}
     port = _free_port()
     env = dict(os.environ, NRTD_HOME=str(settings.home), NRTD_CACHE_DIR=str(settings.cache_dir),
-               NRTD_EMBEDDER="minilm-test", NRTD_LINK_ON_IMPORT="false", OMP_NUM_THREADS="1")
+               NRTD_EMBEDDER="minilm-test", NRTD_LINK_ON_IMPORT="false", NRTD_TAG_ON_IMPORT="false",
+               OMP_NUM_THREADS="1")
     log = open(root / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "nrtd_nlp.api.main:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

@@ -23,7 +23,7 @@ def test_import_and_help_stay_light():
 
 def _env(settings):
     return {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
-            "NRTD_CACHE_DIR": str(settings.cache_dir)}
+            "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}
 
 
 def test_bad_input_is_one_line_exit_2(settings, tmp_path):

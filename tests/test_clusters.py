@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nrtd_nlp.errors import Conflict, InputError, NotFound
-from nrtd_nlp.store.models import AuditEvent, Cluster, ClusterMember, Job
+from nrtd_nlp.store.models import AuditEvent, Cluster, ClusterMember
 from tests.conftest import act_as
 
 SMALL = {"min_cluster_size": 3}  # the demo corpus has 44 records (49 with sub-items)
@@ -21,13 +21,36 @@ EXTRA = [
 ]
 
 
-@pytest.fixture()
-def demo_engine(engine, demo_csv):
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory, test_embedder):
+    """The demo corpus imported once; each test works on its own copy of the store."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    from nrtd_nlp.config import Settings
+    from nrtd_nlp.services.context import Engine
     from nrtd_nlp.services.imports import import_file
 
-    engine.settings.link_on_import = False
-    import_file(engine, demo_csv, source="demo")
-    return engine
+    root = tmp_path_factory.mktemp("demo-store")
+    e = Engine(Settings(home=root / "home", cache_dir=root / "cache", embedder="minilm-test", link_on_import=False,
+                        tag_on_import=False),
+               embedder=test_embedder)
+    import_file(e, Path(str(files("nrtd_nlp") / "corpora" / "demo" / "demo_recommendations.csv")), source="demo")
+    e.close()
+    return root / "home"
+
+
+@pytest.fixture()
+def demo_engine(demo_store, settings, test_embedder):
+    import shutil
+
+    from nrtd_nlp.services.context import Engine
+
+    shutil.copytree(demo_store, settings.home, dirs_exist_ok=True)
+    settings.link_on_import = False
+    e = Engine(settings, embedder=test_embedder)
+    yield e
+    e.close()
 
 
 @pytest.fixture()
@@ -70,6 +93,13 @@ def test_recluster_creates_labelled_clusters(clustered):
     scores = [m["score"] for m in c["members"]]
     assert scores == sorted(scores, reverse=True) and c["members"][0]["id"] == c["typical"]["id"]
     assert _audits(clustered, "recluster")
+
+
+def test_target_number_of_clusters(demo_engine):
+    from nrtd_nlp.services.clusters import list_clusters, recluster
+
+    job = recluster(demo_engine, {**SMALL, "n_clusters": 3})
+    assert job["result"]["clusters"] == 3 and list_clusters(demo_engine)[1] == 3
 
 
 def test_ids_stable_across_rerun(clustered):

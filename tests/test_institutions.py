@@ -18,6 +18,7 @@ from nrtd_nlp.store.models import AuditEvent, Assignment, Institution, Suggestio
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"
 SCHOOL = "Ensure that all children attend primary school and reduce the drop-out rate of girls"
+ESCUELA = "Garantizar la educación primaria gratuita y reducir el abandono escolar en las escuelas rurales"
 
 BIRTHS = [
     "Ensure that every child is registered at birth, including in remote rural areas",
@@ -101,8 +102,9 @@ def test_import_suggests_once_institutions_are_loaded(engine):
 
 def test_cold_start_ranks_justice_and_education(engine):
     load_institutions(engine)
-    torture, school = _add(engine, [TORTURE, SCHOOL], "c")  # the import stores the suggestions
+    torture, school, escuela = _add(engine, [TORTURE, SCHOOL, ESCUELA], "c")  # the import stores the suggestions
     assert _ranked(engine, torture)[0] == "justice"
+    assert _ranked(engine, escuela)[0] == "education"  # Spanish keywords of the mandate file
     assert _ranked(engine, school)[0] == "education"
     out = institutions_for(engine, torture)
     assert "not a probability" in out["score_meaning"]
@@ -110,7 +112,7 @@ def test_cold_start_ranks_justice_and_education(engine):
     # a second run with nothing new stores nothing new; --force redoes them
     assert suggest_institutions(engine)["records"] == 0
     res = suggest_institutions(engine, force=True)
-    assert res["records"] == 2 and res["suggestions"] == 6 and res["score_kind"] == "relevance"
+    assert res["records"] == 3 and res["suggestions"] == 9 and res["score_kind"] == "relevance"
 
 
 def test_confirmed_assignments_change_the_ranking(engine):
@@ -224,7 +226,7 @@ def test_cli(settings, monkeypatch, test_embedder):
     from nrtd_nlp.config import get_settings
 
     for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
-                 "NRTD_CACHE_DIR": str(settings.cache_dir)}.items():
+                 "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     monkeypatch.setattr("nrtd_nlp.embed.base._REGISTRY", {"minilm-test": (lambda **kw: test_embedder, "")})

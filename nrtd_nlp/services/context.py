@@ -50,6 +50,15 @@ class Engine:
         return self._segmenter
 
     @property
+    def taggers(self):
+        """The task taggers (services.tags.TagModels), each bundle loaded once on first use."""
+        if getattr(self, "_taggers", None) is None:
+            from .tags import TagModels
+
+            self._taggers = TagModels(self)
+        return self._taggers
+
+    @property
     def index(self):
         """The FAISS index for the active embedder, rebuilt from cached vectors if out of step."""
         with self.lock:

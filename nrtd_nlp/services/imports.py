@@ -42,6 +42,7 @@ class ImportResult:
     links: dict | None = None
     clusters: dict | None = None  # new records attached to existing clusters
     institutions: dict | None = None  # institution suggestions for new records, once institutions are loaded
+    tags: dict | None = None  # tag suggestions stored for new records
     languages: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -219,12 +220,17 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         from .institutions import suggest_on_import
 
         institutions = suggest_on_import(engine, touched, actor)
+    tags = None
+    if embed and touched:
+        from .tags import suggest_on_import as tag_on_import
+
+        tags = tag_on_import(engine, touched, actor)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
                         embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2), links=links,
-                        clusters=clusters, institutions=institutions,
+                        clusters=clusters, institutions=institutions, tags=tags,
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
 
 

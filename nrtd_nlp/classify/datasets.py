@@ -1,0 +1,116 @@
+"""Annotated data for a task: which annotation of which source format holds its labels.
+
+``load_annotated`` reads a file with the product's readers (so texts are normalised exactly as on
+import) and returns the records with the task's label ids, resolved through the label file's
+names and aliases. Annotations that match no label are counted, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..ingest.readers import read_file
+from .labels import LabelSet
+
+# task -> {reader source: annotation key in RawRecord.extra}
+ANNOTATIONS = {
+    "upr_issue": {"upr-info": "upr_info_issues"},
+    "action_category": {"upr-info": "upr_info_action"},
+    "sdg_goal": {"uhri": "sdg_goals", "thematic-list": "sdgs"},
+    "sdg_target": {"uhri": "sdg_targets"},
+    "uhri_theme": {"thematic-list": "uhri_themes"},
+    "affected_group": {"thematic-list": "affected_persons"},
+}
+_SDG_PREFIX = re.compile(r"^\s*(?:SDG\s*)?(\d{1,2}(?:\.[0-9a-z]{1,2})?)\b", re.I)
+
+
+@dataclass
+class Annotated:
+    task: str
+    texts: list[str]
+    labels: list[list[str]]
+    languages: list[str]
+    records: list  # RawRecord, same order
+    unknown: dict[str, int] = field(default_factory=dict)  # annotation -> count, matched no label
+    skipped: int = 0  # records without any annotation for the task
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _values(v) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [str(x) for x in v if str(x).strip()]
+    return [p.strip() for p in str(v).split("|") if p.strip()]
+
+
+def _resolve(labels: LabelSet, name: str) -> str | None:
+    found = labels.resolve(name)
+    if found is None:
+        m = _SDG_PREFIX.match(name)  # "16 - PEACE, JUSTICE AND STRONG INSTITUTIONS", "SDG 5"
+        if m:
+            found = labels.resolve(m.group(1))
+    return found
+
+
+def load_annotated(path: Path | str, task: str, labels: LabelSet, *, column: str | None = None,
+                   languages: list[str] | None = None, fmt: str | None = None,
+                   encoding: str | None = None) -> Annotated:
+    """Records of ``path`` that carry annotations for ``task``. ``column`` names the annotation column
+    of a generic CSV/XLSX/JSON file (labels ``|``-joined, as ids, names or aliases)."""
+    fmt_found, records = read_file(path, fmt=fmt, encoding=encoding)
+    key = column or ANNOTATIONS.get(task, {}).get(records[0].source if records else "")
+    if key is None:
+        raise InputError(f"{Path(path).name}: this {fmt_found} file has no {task} annotations I know of; "
+                         "name the column with --labels-column", field="labels_column")
+    out = Annotated(task, [], [], [], [])
+    for r in records:
+        if languages and (r.language or "und") not in languages:
+            continue
+        raw = _values((r.extra or {}).get(key))
+        if not raw:
+            out.skipped += 1
+            continue
+        ids = []
+        for name in raw:
+            lid = _resolve(labels, name)
+            if lid is None:
+                out.unknown[name] = out.unknown.get(name, 0) + 1
+            elif lid not in ids:
+                ids.append(lid)
+        if not ids:
+            out.skipped += 1
+            continue
+        out.texts.append(r.text)
+        out.labels.append(ids)
+        out.languages.append(r.language or "und")
+        out.records.append(r)
+    if not out.texts:
+        raise InputError(f"{Path(path).name}: no record has a {task} annotation that matches the label file "
+                         f"({out.skipped} without; unknown: {', '.join(list(out.unknown)[:5]) or 'none'})",
+                         field="labels_column")
+    return out
+
+
+def field_filter(spec: str | None):
+    """``"session=17,18"`` -> predicate on a RawRecord (attribute or annotation). None -> always False."""
+    if not spec:
+        return lambda r: False
+    if "=" not in spec:
+        raise InputError(f"bad filter {spec!r}; write FIELD=V1,V2 (e.g. session=17,18)", field="filter")
+    name, vals = spec.split("=", 1)
+    name = name.strip()
+    wanted = {v.strip() for v in vals.split(",") if v.strip()}
+
+    def pred(r) -> bool:
+        v = getattr(r, name, None)
+        if v is None:
+            v = (r.extra or {}).get(name)
+        return str(v) in wanted
+
+    return pred

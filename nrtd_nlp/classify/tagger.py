@@ -1,0 +1,185 @@
+"""Supervised tagger: a text head (TF-IDF) and an embedding head, fused, calibrated and thresholded.
+
+Fitting follows the rule "tune on validation, never on test": ``fit`` holds out a validation part
+(given, or a seeded random 15 %), fits both heads on the rest, chooses the fusion weight, the
+calibration and the per-label thresholds on the validation part, then refits both heads on all the
+data with those choices. The text head only speaks for languages it was trained on (TF-IDF does not
+cross languages); other languages get the embedding head alone, with its own calibration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import Platt, reliability, tune_thresholds
+from .features import TextFeatures
+from .heads import LinearHead
+
+WEIGHTS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+
+
+def _micro_f1(P, Y, th) -> float:
+    pred = _decide(P, th)
+    tp = float((pred & (Y == 1)).sum())
+    return 2 * tp / max(float(pred.sum() + Y.sum()), 1.0)
+
+
+def _decide(P: np.ndarray, th) -> np.ndarray:
+    """Labels at or above their threshold; the best label is always kept (every record has one)."""
+    pred = P >= th
+    pred[np.arange(len(P)), P.argmax(1)] = True
+    return pred
+
+
+class Tagger:
+    kind = "supervised"
+
+    def __init__(self, task: str, label_ids: list[str], *, multilabel: bool = True,
+                 text_blocks: tuple[str, ...] = ("word", "char"), max_features: int = 60000,
+                 C_text: float = 10.0, C_emb: float = 4.0, val_share: float = 0.15,
+                 abstain_precision: float = 0.9, min_language_share: float = 0.05,
+                 random_state: int = 0, n_jobs: int = 1):
+        self.task = task
+        self.label_ids = list(label_ids)
+        self.multilabel = multilabel
+        self.text_blocks = tuple(text_blocks)
+        self.max_features = max_features
+        self.C_text = C_text
+        self.C_emb = C_emb
+        self.val_share = val_share
+        self.abstain_precision = abstain_precision
+        self.min_language_share = min_language_share
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _targets(self, Y):
+        return np.asarray(Y, np.int8) if self.multilabel else np.asarray(Y, int)
+
+    def _fit_heads(self, texts, X, Y, sw=None):
+        feats = TextFeatures(self.text_blocks, self.max_features).fit(texts) if self.text_blocks else None
+        th = None
+        if feats is not None:
+            th = LinearHead(self.C_text, self.multilabel, n_jobs=self.n_jobs)
+            th.n_classes_hint = len(self.label_ids)
+            th.fit(feats.transform(texts), Y, sw)
+        eh = LinearHead(self.C_emb, self.multilabel, n_jobs=self.n_jobs)
+        eh.n_classes_hint = len(self.label_ids)
+        eh.fit(X, Y, sw)
+        return feats, th, eh
+
+    def _onehot(self, y):
+        Y = np.zeros((len(y), len(self.label_ids)), np.int8)
+        Y[np.arange(len(y)), y] = 1
+        return Y
+
+    def fit(self, texts: list[str], X: np.ndarray, Y, languages: list[str | None], *,
+            val_mask: np.ndarray | None = None, sample_weight: np.ndarray | None = None,
+            progress=None) -> "Tagger":
+        """``Y``: (n, L) 0/1 (multi-label) or (n,) label indices (single-label)."""
+        texts = list(texts)
+        X = np.asarray(X, np.float32)
+        Y = self._targets(Y)
+        n = len(texts)
+        langs = np.asarray([lang or "und" for lang in languages])
+        vals, counts = np.unique(langs, return_counts=True)
+        self.text_languages_ = sorted(v for v, c in zip(vals, counts) if c >= self.min_language_share * n)
+        if val_mask is None:
+            rng = np.random.RandomState(self.random_state)
+            val_mask = rng.rand(n) < self.val_share
+        val_mask = np.asarray(val_mask, bool)
+        tr = ~val_mask
+        if val_mask.sum() < 10 or tr.sum() < 10:
+            raise ValueError("too little data to hold out a validation part (need 10 records on each side)")
+        sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
+        say = progress or (lambda *a: None)
+        say("fit heads (train part)", 0, 3)
+        feats, th, eh = self._fit_heads([texts[i] for i in np.flatnonzero(tr)], X[tr], Y[tr], sw)
+        vt = [texts[i] for i in np.flatnonzero(val_mask)]
+        Pe = eh.predict_proba(X[val_mask])
+        Pt = th.predict_proba(feats.transform(vt)) if th is not None else None
+        Yv = Y[val_mask] if self.multilabel else self._onehot(Y[val_mask])
+        say("tune on validation", 1, 3)
+        self._tune(Pt, Pe, Yv, langs[val_mask])
+        say("refit heads (all data)", 2, 3)
+        self.features_, self.text_head_, self.emb_head_ = self._fit_heads(texts, X, Y, sample_weight)
+        self.n_train_ = n
+        say("done", 3, 3)
+        return self
+
+    def _tune(self, Pt, Pe, Yv, vlangs):
+        """Fusion weight, calibration, thresholds and the abstain level, all on validation."""
+        textable = np.isin(vlangs, self.text_languages_)
+        score = (lambda P: _micro_f1(P, Yv, 0.5)) if self.multilabel else \
+            (lambda P: float((P.argmax(1) == Yv.argmax(1)).mean()))
+        best = (-1.0, 0.0)
+        for w in (WEIGHTS if Pt is not None else (0.0,)):
+            P = Pe if Pt is None else w * Pt + (1 - w) * Pe
+            s = score(P) if self.multilabel else score(P)
+            if self.multilabel:  # thresholds matter for F1: judge each weight at its own best shared one
+                s = max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))
+            if s > best[0] + 1e-9:
+                best = (s, w)
+        self.text_weight_ = best[1]
+        fused = Pe if Pt is None else self.text_weight_ * Pt + (1 - self.text_weight_) * Pe
+        # calibrate fused scores where the text head speaks, embedding-only scores elsewhere
+        self.calibration_ = Platt().fit(fused[textable].ravel() if textable.any() else fused.ravel(),
+                                        Yv[textable].ravel() if textable.any() else Yv.ravel())
+        self.calibration_emb_ = Platt().fit(Pe.ravel(), Yv.ravel())
+        C = self.calibration_.transform(fused)
+        if self.multilabel:
+            self.thresholds_, self.shared_threshold_ = tune_thresholds(C, Yv)
+            pred = _decide(C, self.thresholds_)
+            tp = float((pred & (Yv == 1)).sum())
+            self.validation_ = {
+                "n": int(len(Yv)), "text_weight": self.text_weight_,
+                "micro_f1": round(2 * tp / max(float(pred.sum() + Yv.sum()), 1.0), 4),
+                "calibration": reliability(C, Yv),
+            }
+        else:
+            top = C.max(1)
+            right = C.argmax(1) == Yv.argmax(1)
+            self.abstain_below_ = self._abstain_level(top, right)
+            self.thresholds_ = np.full(C.shape[1], self.abstain_below_, np.float32)
+            self.shared_threshold_ = self.abstain_below_
+            kept = top >= self.abstain_below_
+            self.validation_ = {
+                "n": int(len(Yv)), "text_weight": self.text_weight_,
+                "accuracy": round(float(right.mean()), 4),
+                "abstain_below": self.abstain_below_,
+                "answered_share": round(float(kept.mean()), 4),
+                "accuracy_when_answered": round(float(right[kept].mean()) if kept.any() else 0.0, 4),
+                "calibration": reliability(top, right.astype(int)),
+            }
+
+    def _abstain_level(self, top: np.ndarray, right: np.ndarray) -> float:
+        """Lowest confidence at which the answered part still reaches ``abstain_precision``."""
+        for t in np.arange(0.0, 0.96, 0.025):
+            kept = top >= t
+            if kept.sum() >= 10 and right[kept].mean() >= self.abstain_precision:
+                return float(round(t, 3))
+        return 0.95
+
+    # -- prediction ------------------------------------------------------------------------------
+    def predict_proba(self, texts: list[str], X: np.ndarray, languages: list[str | None]) -> np.ndarray:
+        """Calibrated probabilities, (n, L)."""
+        X = np.asarray(X, np.float32)
+        Pe = self.emb_head_.predict_proba(X)
+        out = self.calibration_emb_.transform(Pe)
+        if self.text_head_ is not None and self.text_weight_ > 0:
+            langs = np.asarray([lang or "und" for lang in languages])
+            m = np.isin(langs, self.text_languages_)
+            if m.any():
+                sub = [t for t, k in zip(texts, m) if k]
+                Pt = self.text_head_.predict_proba(self.features_.transform(sub))
+                fused = self.text_weight_ * Pt + (1 - self.text_weight_) * Pe[m]
+                out[m] = self.calibration_.transform(fused)
+        if not self.multilabel:
+            out = out / out.sum(1, keepdims=True)
+        return out
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """Boolean (n, L): the labels the tagger asserts (above their threshold)."""
+        if self.multilabel:
+            return P >= self.thresholds_
+        return (P >= P.max(1, keepdims=True)) & (P >= self.abstain_below_)

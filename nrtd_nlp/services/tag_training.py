@@ -1,0 +1,204 @@
+"""Training and evaluating taggers: ``nrtd train`` (annotated file), ``nrtd retrain`` (the people's
+confirmations in the store, with or without a file) and ``nrtd evaluate`` (figures on a file the
+model was not trained on). Vectors come from the store's cache; missing ones are embedded once and
+cached, so a retrain after the first costs only the heads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from ..classify.bundle import save_bundle, sha256_file
+from ..classify.datasets import field_filter, load_annotated
+from ..classify.labels import load_labels
+from ..classify.metrics import label_matrix, tagging_report
+from ..classify.reference import reference_centering
+from ..classify.tagger import Tagger
+from ..errors import InputError
+from ..ingest.records import text_hash
+from ..store.models import AuditEvent, EmbeddingCache, Recommendation, Review
+from .tags import SINGLE_LABEL, local_dir, predict
+
+
+def vectors_for(engine, texts: list[str], progress=None) -> np.ndarray:
+    """Raw embeddings for ``texts`` from the cache; the missing ones are embedded and cached."""
+    emb = engine.embedder
+    hashes = [text_hash(t) for t in texts]
+    have: dict[str, np.ndarray] = {}
+    uniq = list(dict.fromkeys(hashes))
+    with engine.db.session() as s:
+        for i in range(0, len(uniq), 900):
+            for h, blob in s.execute(select(EmbeddingCache.text_hash, EmbeddingCache.vector).where(
+                    EmbeddingCache.model_id == emb.model_id, EmbeddingCache.text_hash.in_(uniq[i:i + 900]))):
+                have[h] = np.frombuffer(blob, np.float32)
+    todo = [h for h in uniq if h not in have]
+    if todo:
+        by_hash = dict(zip(hashes, texts))
+        done = 0
+
+        def tick(n):
+            nonlocal done
+            done += n
+            if progress:
+                progress("embed", done, len(todo))
+
+        V = emb.encode([by_hash[h] for h in todo], progress=tick)
+        with engine.db.session() as s:
+            for h, v in zip(todo, V):
+                blob = np.ascontiguousarray(v, np.float32).tobytes()
+                s.merge(EmbeddingCache(text_hash=h, model_id=emb.model_id, dim=len(blob) // 4, vector=blob))
+                have[h] = np.frombuffer(blob, np.float32)
+    return np.vstack([have[h] for h in hashes]).astype(np.float32)
+
+
+def _detect(engine, texts, hints):
+    det = engine.detector
+    return [det.detect(t, h)[0] for t, h in zip(texts, hints)]
+
+
+def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mask, training: dict,
+                  out: Path | None, progress=None, params: dict | None = None) -> dict:
+    multilabel = task not in SINGLE_LABEL
+    ids = [lid for lid in labels.ids if any(lid in ls for ls in label_lists)]
+    if len(ids) < 2:
+        raise InputError(f"{task}: the training data uses fewer than two labels", field="data")
+    Y = label_matrix(label_lists, ids)
+    if not multilabel:
+        Y = Y.argmax(1)
+    centering = reference_centering(engine.embedder, engine.settings.cache_dir)
+    X = centering.transform(V, langs)
+    model = Tagger(task, ids, multilabel=multilabel, **(params or {}))
+    model.fit(texts, X, Y, langs, val_mask=val_mask, progress=progress)
+    digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    version = f"{dt.date.today():%Y%m%d}.{digest[:8]}"
+    manifest = {"name": f"{task}-tagger", "version": version, "embedder": engine.embedder.model_id,
+                "labels_fingerprint": labels.fingerprint(), "label_files": labels.origin,
+                "training": {**training, "records": len(texts), "labels_used": len(ids)},
+                "validation": model.validation_}
+    folder = save_bundle(model, centering, out or (local_dir(engine) / task), manifest)
+    engine.taggers.invalidate(task)
+    return {"task": task, "model": f"{task}-tagger@{version}", "folder": str(folder), "records": len(texts),
+            "validation": {k: v for k, v in model.validation_.items() if k != "calibration"},
+            "ece_validation": model.validation_["calibration"]["ece"]}
+
+
+def train_task(engine, task: str, path: Path, *, exclude: str | None = None, val: str | None = None,
+               languages: list[str] | None = None, column: str | None = None, out: Path | None = None,
+               fmt: str | None = None, progress=None, params: dict | None = None, actor: str = "cli") -> dict:
+    """Train ``task`` on an annotated file. ``exclude``/``val``: ``FIELD=V1,V2`` filters (records held
+    out entirely / used as the validation part); default validation is a seeded random 15 %."""
+    labels = load_labels(task, engine.settings.home)
+    data = load_annotated(path, task, labels, column=column, languages=languages, fmt=fmt)
+    drop, is_val = field_filter(exclude), field_filter(val)
+    keep = [i for i, r in enumerate(data.records) if not drop(r)]
+    if not keep:
+        raise InputError(f"--exclude {exclude} leaves no training record", field="exclude")
+    texts = [data.texts[i] for i in keep]
+    lists = [data.labels[i] for i in keep]
+    langs = _detect(engine, texts, [data.languages[i] for i in keep])
+    val_mask = np.array([is_val(data.records[i]) for i in keep]) if val else None
+    V = vectors_for(engine, texts, progress)
+    training = {"file": Path(path).name, "sha256": sha256_file(Path(path)), "exclude": exclude, "val": val or
+                "random 15 %", "languages": sorted(set(langs)), "skipped_without_labels": data.skipped,
+                "unknown_annotations": dict(sorted(data.unknown.items(), key=lambda kv: -kv[1])[:20])}
+    res = _fit_and_save(engine, task, labels, texts, lists, langs, V, val_mask=val_mask, training=training,
+                        out=out, progress=progress, params=params)
+    with engine.db.session() as s:
+        s.add(AuditEvent(who=actor, action="train", entity="model", entity_id=res["model"],
+                         after={k: v for k, v in res.items() if k != "validation"}))
+    return res
+
+
+def reviewed_examples(engine, task: str) -> tuple[list[str], list[list[str]], list[str], list[int]]:
+    """Records a person decided on for ``task``: accepted and added labels are the truth, rejected
+    ones are not. Reverted decisions do not count."""
+    with engine.db.session() as s:
+        rows = s.execute(select(Review.rec_id, Review.value, Review.decision, Review.at)
+                         .where(Review.task == task, Review.reverted_at.is_(None)).order_by(Review.at)).all()
+        state: dict[int, dict[str, bool]] = {}
+        for rid, value, decision, _ in rows:  # the latest decision on a value wins
+            state.setdefault(rid, {})[value] = decision in ("accepted", "added")
+        ids = [rid for rid, vals in state.items() if any(vals.values())]
+        recs = {}
+        for i in range(0, len(ids), 900):
+            for r in s.scalars(select(Recommendation).where(Recommendation.id.in_(ids[i:i + 900]))):
+                recs[r.id] = (r.text, r.language or "und")
+    ids = [i for i in ids if i in recs]
+    return ([recs[i][0] for i in ids], [[v for v, ok in state[i].items() if ok] for i in ids],
+            [recs[i][1] for i in ids], ids)
+
+
+def retrain_task(engine, task: str, *, data: Path | None = None, column: str | None = None,
+                 review_weight: int = 3, out: Path | None = None, progress=None, actor: str = "cli") -> dict:
+    """Retrain on the confirmed reviews in the store (each counted ``review_weight`` times, so a
+    person's decision outweighs an annotation of the same text), plus an annotated file if given."""
+    labels = load_labels(task, engine.settings.home)
+    r_texts, r_lists, r_langs, r_ids = reviewed_examples(engine, task)
+    r_lists = [[lab for lab in ls if lab in labels] for ls in r_lists]
+    texts, lists, langs = [], [], []
+    reviewed_hashes = {text_hash(t) for t in r_texts}
+    if data is not None:
+        d = load_annotated(data, task, labels, column=column)
+        for t, ls, lg in zip(d.texts, d.labels, d.languages):
+            if text_hash(t) not in reviewed_hashes:  # a person's decision replaces the file's annotation
+                texts.append(t)
+                lists.append(ls)
+                langs.append(lg)
+        langs = _detect(engine, texts, langs)
+    for _ in range(review_weight):
+        texts += r_texts
+        lists += r_lists
+        langs += r_langs
+    if len(texts) < 20:
+        raise InputError(f"{task}: only {len(r_texts)} reviewed record(s) and no --data; need at least 20 "
+                         "examples to retrain", field="data")
+    # validation: a seeded 15 % of distinct texts, so copies of one reviewed record never straddle the split
+    h = np.array([int(text_hash(t)[:8], 16) % 100 for t in texts])
+    val_mask = h < 15
+    V = vectors_for(engine, texts, progress)
+    training = {"file": Path(data).name if data else None, "sha256": sha256_file(Path(data)) if data else None,
+                "reviews": len(r_texts), "review_weight": review_weight, "val": "15 % of distinct texts"}
+    res = _fit_and_save(engine, task, labels, texts, lists, langs, V, val_mask=val_mask, training=training,
+                        out=out, progress=progress)
+    with engine.db.session() as s:
+        s.add(AuditEvent(who=actor, action="retrain", entity="model", entity_id=res["model"],
+                         after={"reviews": len(r_texts), "records": res["records"]}))
+    return res
+
+
+def evaluate_task(engine, task: str, path: Path, *, only: str | None = None, languages: list[str] | None = None,
+                  column: str | None = None, fmt: str | None = None, progress=None) -> dict:
+    """Figures of the current model for ``task`` on an annotated file; nothing is trained or stored
+    except the vectors' cache."""
+    lt = engine.taggers.get(task)
+    data = load_annotated(path, task, lt.labels, column=column, languages=languages, fmt=fmt)
+    pick = field_filter(only)
+    keep = [i for i, r in enumerate(data.records) if pick(r)] if only else list(range(len(data)))
+    if not keep:
+        raise InputError(f"--only {only} selects no record", field="only")
+    texts = [data.texts[i] for i in keep]
+    langs = _detect(engine, texts, [data.languages[i] for i in keep])
+    V = vectors_for(engine, texts, progress)
+    X = lt.centering.transform(V, langs) if lt.centering.fitted else V
+    P = lt.model.predict_proba(texts, X, langs)
+    D = lt.model.decide(P)
+    if lt.model.multilabel:
+        D[np.arange(len(P)), P.argmax(1)] = True  # the best label is always asserted, as in training
+    Y = label_matrix([data.labels[i] for i in keep], lt.model.label_ids)
+    names = {lab.id: lab.name() for lab in lt.labels.labels}
+    rep = tagging_report(P, D, Y, lt.model.label_ids, names=names, multilabel=lt.model.multilabel)
+    not_in_model = sum(1 for i in keep if not set(data.labels[i]) & set(lt.model.label_ids))
+    by_lang = {}
+    for lang in sorted(set(langs)):
+        m = np.array([x == lang for x in langs])
+        if m.sum() >= 5:
+            r = tagging_report(P[m], D[m], Y[m], lt.model.label_ids, multilabel=lt.model.multilabel)
+            by_lang[lang] = {"n": r["n"], "micro_f1": r["micro"]["f1"], "top1_in_gold": r["top1_in_gold"],
+                             **({"accuracy": r["accuracy"]} if "accuracy" in r else {})}
+    return {"task": task, "model": lt.agent, "file": Path(path).name, "only": only, **rep, "by_language": by_lang,
+            "gold_outside_model_labels": not_in_model, "unknown_annotations": data.unknown}

@@ -1,0 +1,227 @@
+"""Tagging: SDG goals and targets, UPR Info issues and action category, UHRI themes, affected groups,
+and any task a country adds as a label file.
+
+``TagModels`` loads each task's bundle once (a country's own in ``$NRTD_HOME/models/taggers`` first,
+then the shipped one). A bundle made for another embedder cannot read this engine's vectors, and a
+task without a bundle has only its labels: both get a zero-shot tagger built from the label texts
+(and cached under ``$NRTD_HOME/models/taggers``), so every task answers on day one.
+``tag_texts`` is stateless (``POST /v1/tag``); ``suggest_records`` stores the same tags as
+suggestions, each naming the model that made it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from ..classify.bundle import load_bundle, read_manifest, save_bundle, shipped_dir
+from ..classify.labels import LabelSet, available_tasks, load_labels
+from ..classify.reference import reference_centering
+from ..classify.zeroshot import ZeroShotTagger
+from ..errors import InputError, NotFound
+from ..store.models import ModelRun, Recommendation, Review, Suggestion, utcnow
+
+DEFAULT_TASKS = ("sdg_goal", "sdg_target", "upr_issue", "uhri_theme", "affected_group", "action_category")
+SINGLE_LABEL = {"action_category"}
+MAX_TEXTS = 256
+
+
+@dataclass
+class LoadedTagger:
+    task: str
+    model: object
+    centering: object
+    manifest: dict
+    labels: LabelSet
+
+    @property
+    def agent(self) -> str:
+        return f"{self.manifest.get('name', self.task + '-tagger')}@{self.manifest.get('version', '0')}"
+
+    @property
+    def calibrated(self) -> bool:
+        return self.model.kind == "supervised" or bool(getattr(self.model, "calibrated_", False))
+
+
+def local_dir(engine) -> Path:
+    return engine.settings.home / "models" / "taggers"
+
+
+class TagModels:
+    def __init__(self, engine):
+        self.engine = engine
+        self._loaded: dict[str, LoadedTagger] = {}
+        self._lock = threading.Lock()
+
+    def tasks(self) -> list[str]:
+        extra = [t for t in available_tasks(self.engine.settings.home) if t not in DEFAULT_TASKS]
+        return [t for t in DEFAULT_TASKS if t in available_tasks(self.engine.settings.home)] + extra
+
+    def invalidate(self, task: str | None = None) -> None:
+        with self._lock:
+            if task is None:
+                self._loaded.clear()
+            else:
+                self._loaded.pop(task, None)
+
+    def get(self, task: str) -> LoadedTagger:
+        with self._lock:
+            if task not in self._loaded:
+                self._loaded[task] = self._load(task)
+            return self._loaded[task]
+
+    def _load(self, task: str) -> LoadedTagger:
+        if task not in available_tasks(self.engine.settings.home):
+            raise NotFound(f"unknown task {task!r}; known: {', '.join(self.tasks())}", field="tasks")
+        labels = load_labels(task, self.engine.settings.home)
+        emb = self.engine.embedder
+        for folder in (local_dir(self.engine) / task, shipped_dir() / task):
+            if not (folder / "manifest.json").is_file():
+                continue
+            meta = read_manifest(folder)
+            if meta.get("embedder") != emb.model_id:
+                continue  # made for another embedder: its heads cannot read these vectors
+            if meta["kind"] == "zero-shot" and meta.get("labels_fingerprint") != labels.fingerprint():
+                continue  # the label file changed since: rebuild the prototypes
+            if not set(meta["labels"]) <= set(labels.ids):
+                continue  # labels were removed from the file since training
+            model, centering, meta = load_bundle(folder, labels)
+            return LoadedTagger(task, model, centering, meta, labels)
+        return self._build_zero_shot(task, labels)
+
+    def _build_zero_shot(self, task: str, labels: LabelSet) -> LoadedTagger:
+        emb = self.engine.embedder
+        centering = reference_centering(emb, self.engine.settings.cache_dir)
+        det = self.engine.detector
+
+        def encode(texts):
+            langs = [det.detect(t)[0] for t in texts]
+            return centering.transform(emb.encode(texts), langs)
+
+        model = ZeroShotTagger(task, labels, multilabel=task not in SINGLE_LABEL).fit(encode)
+        manifest = {"name": f"{task}-zeroshot", "version": labels.fingerprint()[:8], "embedder": emb.model_id,
+                    "labels_fingerprint": labels.fingerprint(), "label_files": labels.origin,
+                    "training": {"kind": "label texts only (no annotated data)"}}
+        folder = save_bundle(model, centering, local_dir(self.engine) / task, manifest)
+        model, centering, meta = load_bundle(folder, labels)
+        return LoadedTagger(task, model, centering, meta, labels)
+
+
+def _check_tasks(models: TagModels, tasks: list[str] | None) -> list[str]:
+    known = models.tasks()
+    if not tasks:
+        return known
+    bad = [t for t in tasks if t not in known]
+    if bad:
+        raise InputError(f"unknown task(s) {', '.join(bad)}; known: {', '.join(known)}", field="tasks")
+    return list(dict.fromkeys(tasks))
+
+
+def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
+            top_k: int = 3) -> list[dict]:
+    """Per text: {tags: [{id, name, score, asserted}], abstain}. ``vectors`` are raw embeddings."""
+    X = lt.centering.transform(vectors, languages) if lt.centering.fitted else vectors
+    model = lt.model
+    P = model.predict_proba(texts, X, languages)
+    D = model.decide(P)
+    out = []
+    for i, lang in enumerate(languages):
+        order = np.argsort(-P[i])
+        asserted = [j for j in order if D[i, j]]
+        shown = list(dict.fromkeys(asserted + list(order[:top_k])))[:max(top_k, len(asserted))]
+        tags = [{"id": model.label_ids[j], "name": lt.labels.by_id[model.label_ids[j]].name(lang)
+                 if model.label_ids[j] in lt.labels.by_id else model.label_ids[j],
+                 "score": round(float(P[i, j]), 4), "asserted": bool(D[i, j])} for j in shown]
+        out.append({"tags": tags, "abstain": not asserted})
+    return out
+
+
+def tag_texts(engine, texts: list[str], *, tasks: list[str] | None = None, languages: list[str | None] | None = None,
+              top_k: int = 3, vectors: np.ndarray | None = None) -> list[dict]:
+    """Stateless tagging: texts in, tags out (nothing is stored)."""
+    if not texts:
+        raise InputError("give at least one text", field="texts")
+    if len(texts) > MAX_TEXTS:
+        raise InputError(f"at most {MAX_TEXTS} texts per call", field="texts")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            raise InputError(f"text {i} is empty", field=f"texts.{i}")
+        if len(t) > engine.settings.max_text_chars:
+            raise InputError(f"text {i} is longer than {engine.settings.max_text_chars} characters", field=f"texts.{i}")
+    if not 1 <= top_k <= 20:
+        raise InputError("top_k must be between 1 and 20", field="top_k")
+    models = engine.taggers
+    tasks = _check_tasks(models, tasks)
+    langs = [(languages[i] if languages and languages[i] else engine.detector.detect(t)[0])
+             for i, t in enumerate(texts)]
+    V = engine.embedder.encode(texts) if vectors is None else vectors
+    results = [{"language": lang, "tags": {}} for lang in langs]
+    for task in tasks:
+        lt = models.get(task)
+        for r, p in zip(results, predict(lt, texts, V, langs, top_k)):
+            r["tags"][task] = {**p, "model": lt.agent, "calibrated": lt.calibrated}
+    return results
+
+
+def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str] | None = None, top_k: int = 3,
+                    actor: str = "cli", batch: int = 512, progress=None) -> dict:
+    """Tag stored records and keep the tags as suggestions (replacing older machine suggestions that no
+    person has decided on; decided ones stay, since reviews point to them)."""
+    models = engine.taggers
+    tasks = _check_tasks(models, tasks)
+    ids, vecs, _ = engine.stored_vectors(rec_ids)
+    if rec_ids is not None and len(ids) < len(set(rec_ids)):
+        missing = len(set(rec_ids)) - len(ids)
+        raise InputError(f"{missing} record(s) have no vector yet; run `nrtd embed` first", field="rec_ids")
+    with engine.db.session() as s:
+        meta = {}
+        for i in range(0, len(ids), 900):
+            for rid, text, lang in s.execute(select(Recommendation.id, Recommendation.text, Recommendation.language)
+                                             .where(Recommendation.id.in_([int(x) for x in ids[i:i + 900]]))):
+                meta[rid] = (text, lang)
+    counts = {t: 0 for t in tasks}
+    loaded = {t: models.get(t) for t in tasks}
+    total = len(ids)
+    with engine.db.session() as s:
+        runs = {}
+        for t, lt in loaded.items():
+            run = ModelRun(task=t, agent=lt.agent, params={"top_k": top_k, "records": total, "actor": actor})
+            s.add(run)
+            s.flush()
+            runs[t] = run.id
+        for start in range(0, total, batch):
+            chunk = [int(x) for x in ids[start:start + batch]]
+            texts = [meta[r][0] for r in chunk]
+            langs = [meta[r][1] or "und" for r in chunk]
+            V = vecs[start:start + batch]
+            reviewed = set(s.scalars(select(Review.suggestion_id).where(Review.rec_id.in_(chunk),
+                                                                         Review.suggestion_id.is_not(None))))
+            for t, lt in loaded.items():
+                old = s.scalars(select(Suggestion.id).where(Suggestion.rec_id.in_(chunk), Suggestion.task == t)).all()
+                drop = [x for x in old if x not in reviewed]
+                for j in range(0, len(drop), 900):
+                    s.execute(delete(Suggestion).where(Suggestion.id.in_(drop[j:j + 900])))
+                for rid, p in zip(chunk, predict(lt, texts, V, langs, top_k)):
+                    for tag in p["tags"]:
+                        s.add(Suggestion(rec_id=rid, task=t, value=tag["id"], score=tag["score"], agent=lt.agent,
+                                         run_id=runs[t]))
+                        counts[t] += 1
+            if progress:
+                progress("tag", min(start + batch, total), total)
+        for run_id in runs.values():
+            s.get(ModelRun, run_id).finished_at = utcnow()
+    return {"records": total, "suggestions": counts, "models": {t: lt.agent for t, lt in loaded.items()}}
+
+
+def suggest_on_import(engine, rec_ids: list[int], actor: str) -> dict | None:
+    """Tags for newly imported records; a failure here never undoes the committed import."""
+    if not getattr(engine.settings, "tag_on_import", True) or not rec_ids:
+        return None
+    try:
+        return suggest_records(engine, rec_ids, actor=actor)
+    except Exception as e:  # reported in the import result; `nrtd suggest` can be re-run
+        return {"error": f"{type(e).__name__}: {e}"}
