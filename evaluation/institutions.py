@@ -1,6 +1,6 @@
 """Responsible institutions: cold start and simulated learning on the hand-labelled gold set.
 
-    python -m evaluation.institutions [--embedder e5-use] [--background 1000] [--json OUT]
+    python -m evaluation.institutions [--embedder e5-use] [--background 1000] [--uhri] [--json OUT]
 
 What exists: no labelled ministry-assignment data is in ../shared. The ``institutions`` column of
 upr-info/v1_testing3 lists treaties (CRPD, OP, ICMW …), not responsible bodies, so it cannot be used.
@@ -86,12 +86,50 @@ def metrics(S: np.ndarray, keys: list[str], gold: list[list[str]], threshold: fl
             "abstain": abst / n, "per_institution": {k: v for k, v in per.items()}}
 
 
+UHRI = ROOT.parent / "shared" / "corpora" / "uhri-multilingual" / "uhri_multilingual_dev.csv"
+LANGS = ("en", "fr", "es", "ar", "ru", "zh")
+
+
+def crosslingual(emb, mandates, protos, threshold: float) -> dict:
+    """No gold in other languages: agreement of the cold start across the six parallel UHRI versions
+    of the same 424 texts (the same recommendation should get the same institutions in every language)."""
+    from nrtd_nlp.classify.institutions import InstitutionSuggester
+    from nrtd_nlp.embed.centering import LanguageCentering
+
+    with open(UHRI, encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if all((r.get(lang) or "").strip() for lang in LANGS)]
+    texts = {lang: [r[lang] for r in rows] for lang in LANGS}
+    flat = [p for ps in protos for p in ps]
+    V = emb.encode([t for lang in LANGS for t in texts[lang]] + [t for t, _ in flat])
+    n = len(rows)
+    langs = [lang for lang in LANGS for _ in range(n)]
+    centring = LanguageCentering().fit(V[: n * len(LANGS)], langs)
+    X = centring.transform(V[: n * len(LANGS)], langs)
+    P = centring.transform(V[n * len(LANGS) :], [lang for _, lang in flat])
+    sug = InstitutionSuggester(threshold=threshold).fit(mandates, np.split(P, np.cumsum([len(p) for p in protos])[:-1]))
+    keys = [m.key for m in mandates]
+    tops = {}
+    out = {"records": n}
+    for i, lang in enumerate(LANGS):
+        S = sug.scores(X[i * n : (i + 1) * n], texts[lang])
+        order = np.argsort(-S, axis=1, kind="stable")[:, :3]
+        tops[lang] = order
+        out[lang] = {"abstain": float((S.max(1) < threshold).mean()),
+                     "top1_distribution": collections.Counter(keys[j] for j in order[:, 0]).most_common(3)}
+    for lang in LANGS[1:]:
+        out[lang]["top1_same_as_en"] = float((tops[lang][:, 0] == tops["en"][:, 0]).mean())
+        out[lang]["top3_jaccard_with_en"] = float(np.mean([len(set(a) & set(b)) / len(set(a) | set(b))
+                                                           for a, b in zip(tops[lang], tops["en"])]))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--embedder", default="e5-use")
     ap.add_argument("--background", type=int, default=1000, help="UPR texts embedded to fit the centring")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--uhri", action="store_true", help="also: cross-language agreement on the UHRI parallel texts")
     args = ap.parse_args()
 
     from nrtd_nlp.classify.institutions import InstitutionSuggester, Mandate
@@ -201,9 +239,21 @@ def main() -> None:
         r = tp / (tp + fn) if tp + fn else float("nan")
         f = 2 * p * r / (p + r) if tp else 0.0
         print(f"| {k} | {support[k]} | {tp + fp} | {p:.2f} | {r:.2f} | {f:.2f} |")
+    xl = None
+    if args.uhri:
+        xl = crosslingual(emb, mandates, protos, args.threshold)
+        print(f"\ncross-language agreement of the cold start on {xl['records']} parallel UHRI texts "
+              "(no gold: the same text in six languages should get the same institutions):")
+        print("| language | top-1 = English top-1 | top-3 Jaccard with English | abstain | most frequent top-1 |")
+        print("|---|---:|---:|---:|---|")
+        for lang in LANGS:
+            m = xl[lang]
+            print(f"| {lang} | {m.get('top1_same_as_en', 1.0):.3f} | {m.get('top3_jaccard_with_en', 1.0):.3f} | "
+                  f"{m['abstain']:.3f} | {', '.join(f'{k} {c}' for k, c in m['top1_distribution'])} |")
     print(f"\n{time.time() - t0:.0f}s")
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "warm_runs": calib}, indent=1, default=str))
+        args.json.write_text(json.dumps({"results": results, "warm_runs": calib, "crosslingual": xl},
+                                        indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -67,19 +67,20 @@ def keyword_pattern(keywords) -> re.Pattern | None:
     trailing ``*`` makes it a stem (``educat*`` matches "education", "educational"); keywords in
     Arabic or CJK scripts match anywhere (no spaces or attached prefixes to respect).
     """
-    parts = []
+    words, anywhere = [], []
     for k in keywords:
         k = k.strip()
         if not k:
             continue
-        stem = k.endswith("*")
         body = re.escape(k.rstrip("*").lower())
         if _CJK_OR_ARABIC.search(k):
-            parts.append(body)
-        elif stem:
-            parts.append(rf"(?<!\w){body}\w*")
+            anywhere.append(body)
+        elif k.endswith("*"):
+            words.append(rf"{body}\w*")
         else:
-            parts.append(rf"(?<!\w){body}(?:s|es|'s)?(?!\w)")
+            words.append(rf"{body}(?:s|es|'s)?(?!\w)")
+    # the word-start check is factored out of the alternation: mid-word positions fail at once
+    parts = ([rf"(?<!\w)(?:{'|'.join(words)})"] if words else []) + anywhere
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 

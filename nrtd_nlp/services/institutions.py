@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from ..classify.institutions import VERSION, InstitutionSuggester, Mandate
 from ..errors import InputError, NotFound
@@ -369,12 +369,14 @@ def suggest_institutions(engine: Engine, rec_ids: list[int] | None = None, *, li
         run = ModelRun(task=TASK, agent=agent, params={**meta, "actor": actor}, started_at=t0)
         s.add(run)
         s.flush()
+        rows = []
         for rid, res in zip(id_list, results):
             counts["abstained"] += res["abstain"]
-            for c in res["candidates"]:
-                s.add(Suggestion(rec_id=rid, task=TASK, value=c["institution"], score=c["score"], agent=agent,
-                                 run_id=run.id))
-                counts["suggestions"] += 1
+            rows += [{"rec_id": rid, "task": TASK, "value": c["institution"], "score": c["score"], "agent": agent,
+                      "run_id": run.id} for c in res["candidates"]]
+        for i in range(0, len(rows), 5000):
+            s.execute(insert(Suggestion), rows[i : i + 5000])
+        counts["suggestions"] = len(rows)
         run.finished_at = utcnow()
         run_id = run.id
     return {"agent": agent, "run_id": run_id, "score_kind": meta["score_kind"], "threshold": meta["threshold"],
