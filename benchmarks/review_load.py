@@ -66,7 +66,7 @@ def build_store(home: Path, session_size: int, embedder: str) -> str:
         w.writeheader()
         w.writerows(first + [x for x in rows if x["Session"] == "2"])
     settings = Settings(home=home, cache_dir=Path(os.environ.get("NRTD_CACHE_DIR", home / "cache")),
-                        embedder=embedder, link_on_import=False)
+                        embedder=embedder, link_on_import=False, tag_on_import=False)
     engine = Engine(settings)
     res = import_file(engine, part, embed=False)
     rng = random.Random(7)
@@ -111,7 +111,7 @@ def main() -> None:
     from nrtd_nlp.services.review_sessions import queue
 
     settings = Settings(home=home, cache_dir=Path(os.environ.get("NRTD_CACHE_DIR", home / "cache")),
-                        embedder=args.embedder, link_on_import=False)
+                        embedder=args.embedder, link_on_import=False, tag_on_import=False)
     engine = Engine(settings)
     keys = [create_key(engine, f"reviewer-{i:02d}", "reviewer")["key"] for i in range(args.reviewers)]
     slots = [(x["suggestion_id"], it["id"], x["task"], x["value"])
@@ -119,7 +119,8 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, NRTD_HOME=str(home), NRTD_EMBEDDER=args.embedder, NRTD_LINK_ON_IMPORT="false")
+    env = dict(os.environ, NRTD_HOME=str(home), NRTD_EMBEDDER=args.embedder, NRTD_LINK_ON_IMPORT="false",
+               NRTD_TAG_ON_IMPORT="false")
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "nrtd_nlp.api.main:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
