@@ -85,6 +85,6 @@ def register(app: typer.Typer) -> None:
             _print_json(res)
             return
         typer.echo(f"{res['records']} records: {res['suggestions']} suggestions, {res['abstained']} abstained "
-                   f"(nothing >= {res['threshold']}); scores are {res['score_kind']}s; "
+                   f"(nothing >= {res['threshold']}); score = {res['score_kind']}; "
                    f"{res['confirmed_records']} confirmed records, linear heads: "
                    f"{', '.join(res['linear_heads']) or 'none'} ({res['agent']}, {res['seconds']}s)")
