@@ -1,12 +1,13 @@
 """Reduction and clustering of (language-centred) recommendation vectors.
 
-Measured on the 36,381-record UPR Info store (evaluation/clusters.py, notes in the README):
-HDBSCAN straight on 32-64 PCA dimensions is slow on 2 cores (80-110 s) and calls 76-82 % of the
-records noise; on the first 8 principal components it runs in ~15-25 s and finds the same dense
+Measured on the 36,381-record UPR Info store (evaluation/clusters.py; figures in the README):
+HDBSCAN straight on 16-32 PCA dimensions took 57-112 s on 2 busy cores and called 76-82 % of the
+records noise; on the first 8 principal components it took 14-27 s and found the same kind of dense
 themes. So HDBSCAN finds the themes and their number on the leading components, and every record
-is then scored against the theme centroids in the wider PCA space (cosine); a record joins its
-nearest theme when that similarity reaches ``attach_threshold`` (the soft membership), the rest
-stay unclustered.
+is then scored against the theme centroids in the wider PCA space (cosine): a record joins its
+nearest theme when that similarity reaches the attach threshold (the soft membership), the rest
+stay unclustered. The threshold is either given, or set so that at most ``max_unclustered`` of
+the records stay out (the score quantile), which keeps its meaning across embedders and stores.
 """
 
 from __future__ import annotations
@@ -55,15 +56,17 @@ class ThemeClusterer:
     to that many; ``refine_iter`` moves the centroids by spherical k-means steps (0 keeps the
     HDBSCAN themes, which measured more stable between seeds). Learned: ``labels_`` (-1 =
     unclustered), ``scores_`` (cosine to the assigned centroid), ``centroids_``, ``n_clusters_``,
-    ``noise_share_`` (HDBSCAN's own noise before assignment).
+    ``threshold_`` (the attach threshold used), ``noise_share_`` (HDBSCAN's own noise before assignment).
     """
 
     def __init__(self, min_cluster_size: int = 15, min_samples: int = 1, density_components: int = 8,
-                 attach_threshold: float = 0.3, n_clusters: int | None = None, refine_iter: int = 0):
+                 attach_threshold: float | None = None, max_unclustered: float = 0.10,
+                 n_clusters: int | None = None, refine_iter: int = 0):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.density_components = density_components
         self.attach_threshold = attach_threshold
+        self.max_unclustered = max_unclustered
         self.n_clusters = n_clusters
         self.refine_iter = refine_iter
 
@@ -84,6 +87,7 @@ class ThemeClusterer:
         if k == 0:  # no dense theme at all: everything unclustered
             self.labels_, self.scores_ = np.full(n, -1), np.zeros(n, np.float32)
             self.centroids_, self.n_clusters_ = np.zeros((0, Z.shape[1]), np.float32), 0
+            self.threshold_ = 1.0
             return self
         C = _normalise(np.stack([Z[core == c].mean(0) for c in range(k)]))
         if self.n_clusters and self.n_clusters < k:
@@ -92,6 +96,11 @@ class ThemeClusterer:
             a = (Z @ C.T).argmax(1)
             C = _normalise(np.stack([Z[a == c].mean(0) if (a == c).any() else C[c] for c in range(len(C))]))
         self.centroids_ = C
+        if self.attach_threshold is not None:
+            self.threshold_ = float(self.attach_threshold)
+        else:
+            best = (Z @ C.T).max(1)
+            self.threshold_ = float(np.quantile(best, self.max_unclustered)) if self.max_unclustered > 0 else -1.0
         self.labels_, self.scores_ = self.assign(Z)
         self.n_clusters_ = len(C)
         return self
@@ -101,7 +110,7 @@ class ThemeClusterer:
         S = _normalise(Z) @ self.centroids_.T
         best = S.argmax(1)
         score = S[np.arange(len(S)), best].astype(np.float32)
-        return np.where(score >= self.attach_threshold, best, -1), score
+        return np.where(score >= self.threshold_, best, -1), score
 
     @staticmethod
     def _merge_centroids(C: np.ndarray, sizes: np.ndarray, target: int) -> np.ndarray:
@@ -110,21 +119,3 @@ class ThemeClusterer:
         groups = AgglomerativeClustering(n_clusters=target, metric="cosine", linkage="average").fit_predict(C)
         return _normalise(np.stack([(C[groups == g] * sizes[groups == g, None]).sum(0) for g in range(target)]))
 
-
-def centroids_of(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Normalised mean of each cluster's rows (a zero row for an empty cluster)."""
-    C = np.zeros((k, X.shape[1]), np.float32)
-    for c in range(k):
-        m = labels == c
-        if m.any():
-            C[c] = X[m].mean(0)
-    return _normalise(C)
-
-
-def broad_themes(centroids: np.ndarray, n_broad: int) -> np.ndarray:
-    """Group fine clusters into ``n_broad`` broad themes (average linkage on centroid cosine)."""
-    from sklearn.cluster import AgglomerativeClustering
-
-    if len(centroids) <= n_broad:
-        return np.arange(len(centroids))
-    return AgglomerativeClustering(n_clusters=n_broad, metric="cosine", linkage="average").fit_predict(centroids)

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert, select
 from ..errors import InputError
 from ..store.models import AuditEvent, Cluster, ClusterMember, ModelRun, Recommendation, utcnow
 from .labels import ClusterLabeler, main_label
-from .model import Reducer, ThemeClusterer, centroids_of
+from .model import Reducer, ThemeClusterer
 from .stable import StableIds
 
 AGENT = "theme-clusters@1"
@@ -38,7 +38,8 @@ class ReclusterParams:
     n_components: int = 128
     density_components: int = 8
     refine_iter: int = 3
-    attach_threshold: float = 0.35
+    attach_threshold: float | None = None  # None: set so that at most max_unclustered stay out
+    max_unclustered: float = 0.10
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ReclusterParams":
@@ -51,8 +52,10 @@ class ReclusterParams:
             raise InputError("min_cluster_size must be between 2 and 100000", field="min_cluster_size")
         if p.n_clusters is not None and not 2 <= int(p.n_clusters) <= 10_000:
             raise InputError("clusters must be between 2 and 10000", field="n_clusters")
-        if not 0.0 <= float(p.attach_threshold) < 1.0:
-            raise InputError("attach_threshold must be in [0, 1)", field="attach_threshold")
+        if p.attach_threshold is not None and not -1.0 <= float(p.attach_threshold) < 1.0:
+            raise InputError("attach_threshold must be in [-1, 1)", field="attach_threshold")
+        if not 0.0 <= float(p.max_unclustered) < 1.0:
+            raise InputError("max_unclustered must be in [0, 1)", field="max_unclustered")
         if not 2 <= int(p.density_components) <= int(p.n_components) <= 512:
             raise InputError("need 2 <= density_components <= n_components <= 512", field="n_components")
         return p
@@ -113,6 +116,19 @@ def project(X: np.ndarray, proj: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return Z / n
 
 
+def make_clusterer(params: ReclusterParams, dim: int) -> ThemeClusterer:
+    return ThemeClusterer(params.min_cluster_size, density_components=min(params.density_components, dim),
+                          attach_threshold=params.attach_threshold, max_unclustered=params.max_unclustered,
+                          n_clusters=params.n_clusters,
+                          refine_iter=params.refine_iter)
+
+
+def fit_labels(X: np.ndarray, params: ReclusterParams) -> ThemeClusterer:
+    """The run's reduce + cluster stages in memory (evaluation: seeds, parameters)."""
+    Z = Reducer(params.n_components, random_state=params.seed).fit_transform(X)
+    return make_clusterer(params, Z.shape[1]).fit(Z)
+
+
 def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "cli") -> dict:
     t0 = time.perf_counter()
     ck = dict(ctx.checkpoint or {})
@@ -144,20 +160,21 @@ def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "
     if ck.get("stage") == "clustered" and cl_file.exists():
         with np.load(cl_file) as z:
             labels, scores, C, noise = z["labels"], z["scores"], z["centroids"], float(z["noise"])
+            threshold = float(z["threshold"])
     else:
         ctx.progress("cluster", 0.35)
-        dc = min(params.density_components, Z.shape[1])
-        tc = ThemeClusterer(params.min_cluster_size, density_components=dc, attach_threshold=params.attach_threshold,
-                            n_clusters=params.n_clusters, refine_iter=params.refine_iter).fit(Z)
-        labels, scores, C, noise = tc.labels_, tc.scores_, tc.centroids_, tc.noise_share_
-        np.savez(cl_file, labels=labels, scores=scores, centroids=C, noise=np.float64(noise))
+        tc = make_clusterer(params, Z.shape[1]).fit(Z)
+        labels, scores, C, noise, threshold = tc.labels_, tc.scores_, tc.centroids_, tc.noise_share_, tc.threshold_
+        np.savez(cl_file, labels=labels, scores=scores, centroids=C, noise=np.float64(noise),
+                 threshold=np.float64(threshold))
         ck = {"stage": "clustered", "n": int(len(ids)), "clusters": int(len(C))}
         ctx.save_checkpoint(ck)
     ctx.progress("labels", 0.7)
     texts = _texts(engine, ids)
     lab = ClusterLabeler().fit([texts.get(int(i), "") for i in ids], langs, labels)
     ctx.progress("commit", 0.85)
-    result = commit_run(engine, ids, langs, labels, scores, C, lab, params, who=who, reducer_file=wd / "reducer.npz")
+    result = commit_run(engine, ids, langs, labels, scores, C, lab, params, who=who, reducer_file=wd / "reducer.npz",
+                        threshold=threshold)
     result.update(resumed_from=resumed_from, hdbscan_noise_share=round(noise, 4),
                   seconds=round(time.perf_counter() - t0, 2))
     shutil.rmtree(wd, ignore_errors=True)
@@ -171,12 +188,12 @@ def _texts(engine, ids: np.ndarray) -> dict[int, str]:
     with engine.db.session() as s:
         for start in range(0, len(idl), 900):
             out.update(s.execute(select(Recommendation.id, Recommendation.text)
-                                 .where(Recommendation.id.in_(idl[start : start + 900]))).tuples().all())
+                                 .where(Recommendation.id.in_(idl[start : start + 900]))).all())
     return out
 
 
 def commit_run(engine, ids, langs, labels, scores, C, lab: ClusterLabeler, params: ReclusterParams, *,
-               who: str, reducer_file: Path) -> dict:
+               who: str, reducer_file: Path, threshold: float) -> dict:
     """Write the run in one transaction: matched clusters keep their ids, unmatched old ones retire."""
     ids = np.asarray(ids, np.int64)
     labels = np.asarray(labels)
@@ -202,7 +219,8 @@ def commit_run(engine, ids, langs, labels, scores, C, lab: ClusterLabeler, param
         st = StableIds().fit([c.id for c in old], [old_members[c.id] for c in old],
                              [set(ids[groups[c]].tolist()) for c in order], old_cent_arr,
                              C[order] if order else None)
-        run = ModelRun(task="cluster", agent=AGENT, params={**params.to_dict(), "records": int(len(ids))},
+        run = ModelRun(task="cluster", agent=AGENT, params={**params.to_dict(), "records": int(len(ids)),
+                                                            "attach_threshold": round(float(threshold), 6)},
                        finished_at=utcnow())
         s.add(run)
         s.flush()
@@ -240,7 +258,7 @@ def commit_run(engine, ids, langs, labels, scores, C, lab: ClusterLabeler, param
         result = {"run_id": run.id, "agent": AGENT, "records": int(len(ids)), "clusters": len(order),
                   "clustered": len(rows), "unclustered": int(len(ids) - len(rows)), "kept_ids": len(kept),
                   "new_ids": len(created), "retired": len(retired), "pinned_untouched": len(pinned_ids),
-                  "attach_threshold": params.attach_threshold}
+                  "attach_threshold": round(float(threshold), 4)}
         s.add(AuditEvent(who=who, action="recluster", entity="clusters", entity_id=str(run.id),
                          before={"active": len(active)}, after=result))
         final_reducer.parent.mkdir(parents=True, exist_ok=True)
@@ -252,21 +270,3 @@ def latest_run(s) -> ModelRun | None:
     return s.scalars(select(ModelRun).where(ModelRun.task == "cluster", ModelRun.agent == AGENT)
                      .order_by(ModelRun.id.desc()).limit(1)).first()
 
-
-ProgressFn = Callable[[str, float], None]
-
-
-class LocalContext:
-    """A run context without a job row (library use and evaluation): checkpoints stay in memory."""
-
-    def __init__(self, workdir: Path, progress: ProgressFn | None = None):
-        self.workdir = Path(workdir)
-        self.checkpoint: dict = {}
-        self._progress = progress
-
-    def save_checkpoint(self, checkpoint: dict) -> None:
-        self.checkpoint = dict(checkpoint)
-
-    def progress(self, stage: str, fraction: float) -> None:
-        if self._progress:
-            self._progress(stage, fraction)

@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
     def recluster(clusters: Optional[int] = typer.Option(None, "--clusters", help="target number of clusters"),
                   min_size: Optional[int] = typer.Option(None, "--min-size", help="smallest cluster HDBSCAN keeps"),
                   seed: Optional[int] = typer.Option(None, help="seed of the randomised PCA"),
+                  max_unclustered: Optional[float] = typer.Option(
+                      None, "--max-unclustered", help="share of records left unclustered at most (default 0.10)"),
                   resume: Optional[str] = typer.Option(None, help="carry on this killed or failed job"),
                   who: str = typer.Option("cli", help="who runs it (audited)"),
                   as_json: bool = typer.Option(False, "--json")):
@@ -35,7 +37,8 @@ def register(app: typer.Typer) -> None:
         if resume:
             job = resume_job(engine, resume, on_progress=report)
         else:
-            job = do_recluster(engine, {"n_clusters": clusters, "min_cluster_size": min_size, "seed": seed},
+            job = do_recluster(engine, {"n_clusters": clusters, "min_cluster_size": min_size, "seed": seed,
+                                        "max_unclustered": max_unclustered},
                                who=who, on_progress=report)
         if as_json:
             _print_json(job)
@@ -85,6 +88,7 @@ def register(app: typer.Typer) -> None:
     @cluster_app.command("confirm")
     @guarded
     def confirm(cluster_id: str, who: str = typer.Option(..., help="who decides (audited)")):
+        """Confirm a cluster as it is (pins it; members become human-confirmed)."""
         from ..services.clusters import confirm_cluster
 
         c = confirm_cluster(_engine(), cluster_id, who)
@@ -93,6 +97,7 @@ def register(app: typer.Typer) -> None:
     @cluster_app.command("rename")
     @guarded
     def rename(cluster_id: str, label: str, who: str = typer.Option(..., help="who decides (audited)")):
+        """Give a cluster a name (pins it)."""
         from ..services.clusters import rename_cluster
 
         c = rename_cluster(_engine(), cluster_id, label, who)
@@ -102,6 +107,7 @@ def register(app: typer.Typer) -> None:
     @guarded
     def merge(cluster_ids: list[str] = typer.Argument(..., help="the first keeps its id"),
               who: str = typer.Option(..., help="who decides (audited)"), label: Optional[str] = typer.Option(None)):
+        """Merge clusters into the first one (pins it; the others become merged)."""
         from ..services.clusters import merge_clusters
 
         c = merge_clusters(_engine(), cluster_ids, who, label=label)
@@ -111,6 +117,7 @@ def register(app: typer.Typer) -> None:
     @guarded
     def split(cluster_id: str, who: str = typer.Option(..., help="who decides (audited)"),
               k: Optional[int] = typer.Option(None, help="number of parts (default: found by HDBSCAN)")):
+        """Split a cluster by sub-clustering its members (the parts are pinned)."""
         from ..services.clusters import split_cluster
 
         parts = split_cluster(_engine(), cluster_id, who, k=k)
@@ -120,6 +127,7 @@ def register(app: typer.Typer) -> None:
     @cluster_app.command("move")
     @guarded
     def move(rec_id: int, to_cluster: str, who: str = typer.Option(..., help="who decides (audited)")):
+        """Move a recommendation into another cluster (pins the target)."""
         from ..services.clusters import move_member
 
         r = move_member(_engine(), rec_id, to_cluster, who)

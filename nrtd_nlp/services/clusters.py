@@ -29,7 +29,7 @@ def _summary(s, c: Cluster, size: int, agents: dict[int, str]) -> dict:
                     .order_by(ClusterMember.score.desc().nulls_last(), Recommendation.id).limit(1)).scalars().first()
     langs = dict(s.execute(select(Recommendation.language, func.count())
                            .join(ClusterMember, ClusterMember.rec_id == Recommendation.id)
-                           .where(ClusterMember.cluster_id == c.id).group_by(Recommendation.language)).tuples().all())
+                           .where(ClusterMember.cluster_id == c.id).group_by(Recommendation.language)).all())
     return {"id": c.id, "label": c.label, "labels": c.labels or {}, "keywords": c.keywords or {}, "pinned": c.pinned,
             "status": c.status, "size": size, "languages": {k or "und": v for k, v in langs.items()},
             "typical": _brief(top) if top else None, "agent": agents.get(c.run_id) if c.run_id else None,
@@ -40,7 +40,7 @@ def _agents(s, run_ids) -> dict[int, str]:
     run_ids = [r for r in set(run_ids) if r is not None]
     if not run_ids:
         return {}
-    return dict(s.execute(select(ModelRun.id, ModelRun.agent).where(ModelRun.id.in_(run_ids))).tuples().all())
+    return dict(s.execute(select(ModelRun.id, ModelRun.agent).where(ModelRun.id.in_(run_ids))).all())
 
 
 def list_clusters(engine: Engine, *, status: str = "active", pinned: bool | None = None, q: str | None = None,
@@ -207,7 +207,7 @@ def split_cluster(engine: Engine, cluster_id: str, who: str, k: int | None = Non
         if sorted(_members(s, c.id)) != members:
             raise Conflict(f"cluster {cluster_id} changed while it was being split; try again", field="cluster_id")
         texts = dict(s.execute(select(Recommendation.id, Recommendation.text)
-                               .where(Recommendation.id.in_(members))).tuples().all())
+                               .where(Recommendation.id.in_(members))).all())
         lab = ClusterLabeler(min_docs=1).fit([texts[int(i)] for i in ids], langs, parts)
         no_vector = sorted(set(members) - set(ids.tolist()))
         s.execute(delete(ClusterMember).where(ClusterMember.cluster_id == c.id))
@@ -279,7 +279,7 @@ def _sub_labels(X: np.ndarray, k: int | None) -> np.ndarray:
     Z = Reducer(min(32, len(X) - 1), random_state=0).fit_transform(X)
     if k is None:
         tc = ThemeClusterer(min_cluster_size=max(3, len(X) // 10), density_components=min(8, Z.shape[1]),
-                            attach_threshold=-1.0).fit(Z)
+                            max_unclustered=0.0).fit(Z)
         if tc.n_clusters_ >= 2:
             return tc.labels_
         k = 2
@@ -336,7 +336,7 @@ def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:
     S = Z @ C.T
     best = S.argmax(1)
     score = S[np.arange(len(S)), best]
-    thr = float((run.params or {}).get("attach_threshold", 0.35))
+    thr = float((run.params or {}).get("attach_threshold") or 0.0)
     rows = [{"cluster_id": cids[b], "rec_id": int(r), "score": float(sc), "by": "model"}
             for r, b, sc in zip(ids, best, score) if sc >= thr]
     with engine.db.session() as s:

@@ -16,7 +16,8 @@ class ReclusterIn(BaseModel):
     n_clusters: Optional[int] = Field(None, ge=2, le=10_000, description="target number of clusters")
     min_cluster_size: Optional[int] = Field(None, ge=2, le=100_000)
     seed: Optional[int] = Field(None, ge=0)
-    attach_threshold: Optional[float] = Field(None, ge=0, lt=1)
+    attach_threshold: Optional[float] = Field(None, ge=-1, lt=1, description="default: set by max_unclustered")
+    max_unclustered: Optional[float] = Field(None, ge=0, lt=1, description="share left unclustered at most (0.10)")
 
 
 @router.post("/jobs/recluster", status_code=202)
