@@ -328,3 +328,17 @@ def test_stable_ids_hungarian():
     assert J[0, 1] == pytest.approx(0.75) and J[1, 0] == pytest.approx(0.75) and J[2].sum() == 0
     st = StableIds().fit(["A", "B", "C"], old, new)
     assert st.mapping_ == {0: "B", 1: "A"}  # the third is new; C is retired
+
+
+def test_translations_land_in_one_cluster():
+    from nrtd_nlp.cluster.run import harmonise_translations
+
+    C = np.asarray([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    Z = np.asarray([[0.9, 0.44], [0.6, 0.8], [0.95, 0.3], [0.0, 1.0], [0.7, -0.7]], np.float32)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True)
+    labels, scores = np.asarray([0, 1, 0, 1, -1]), (Z @ C.T).max(1)
+    lab, sc = harmonise_translations(Z, C, labels, scores, [[0, 1, 2]], threshold=0.5)
+    assert lab.tolist() == [0, 0, 0, 1, -1]  # the group follows its mean vector; the others keep theirs
+    assert sc[1] == pytest.approx(Z[1] @ C[0])
+    lab, _ = harmonise_translations(Z, C, labels, scores, [[0, 1, 2]], threshold=0.99)
+    assert lab.tolist()[:3] == [-1, -1, -1]

@@ -169,6 +169,7 @@ def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "
                  threshold=np.float64(threshold))
         ck = {"stage": "clustered", "n": int(len(ids)), "clusters": int(len(C))}
         ctx.save_checkpoint(ck)
+    labels, scores = harmonise_translations(Z, C, labels, scores, _translation_groups(engine, ids), threshold)
     ctx.progress("labels", 0.7)
     texts = _texts(engine, ids)
     lab = ClusterLabeler().fit([texts.get(int(i), "") for i in ids], langs, labels)
@@ -180,6 +181,35 @@ def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "
     shutil.rmtree(wd, ignore_errors=True)
     ctx.progress("done", 1.0)
     return result
+
+
+def _translation_groups(engine, ids: np.ndarray) -> list[list[int]]:
+    """Row positions of records the source names as translations of one another (UHRI)."""
+    pos = {int(i): k for k, i in enumerate(ids)}
+    groups: dict[str, list[int]] = {}
+    with engine.db.session() as s:
+        for rid, tg in s.execute(select(Recommendation.id, Recommendation.translation_group)
+                                 .where(Recommendation.translation_group.is_not(None))):
+            if rid in pos:
+                groups.setdefault(tg, []).append(pos[rid])
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def harmonise_translations(Z: np.ndarray, C: np.ndarray, labels: np.ndarray, scores: np.ndarray,
+                           groups: list[list[int]], threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The language versions of one text go to one cluster: the nearest to their mean vector
+    (or all stay unclustered when that mean does not reach the threshold)."""
+    labels, scores = np.array(labels), np.array(scores, dtype=np.float32)
+    if not len(C):
+        return labels, scores
+    for g in groups:
+        m = Z[g].mean(0)
+        m = m / (np.linalg.norm(m) or 1.0)
+        sims = C @ m
+        best = int(sims.argmax())
+        labels[g] = best if sims[best] >= threshold else -1
+        scores[g] = Z[g] @ C[best]
+    return labels, scores
 
 
 def _texts(engine, ids: np.ndarray) -> dict[int, str]:
