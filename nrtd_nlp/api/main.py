@@ -81,4 +81,8 @@ def create_app(engine=None) -> FastAPI:
 
     app.include_router(_clusters.router, prefix="/v1", dependencies=[curate])
     app.include_router(_jobs.router, prefix="/v1", dependencies=[admin])
+    from .routes import tags as _tags  # POST /v1/tag is a read: nothing is stored
+
+    app.include_router(_tags.router, prefix="/v1", dependencies=[Depends(require("reader"))])
+    app.include_router(_tags.admin_router, prefix="/v1", dependencies=[Depends(require("admin"))])
     return app

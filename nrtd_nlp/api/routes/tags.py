@@ -1,0 +1,64 @@
+"""Tagging: ``POST /v1/tag`` (stateless, for other NRTD systems; readers may call it),
+``GET /v1/taggers`` (which model answers each task), ``POST /v1/suggest`` (admin: store tags for
+stored records as suggestions)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field, model_validator
+
+from ...services.tags import MAX_TEXTS, suggest_records, tag_texts
+from ..deps import get_engine, get_principal
+
+router = APIRouter(tags=["tags"])
+admin_router = APIRouter(tags=["tags"])
+
+
+class TagIn(BaseModel):
+    text: Optional[str] = Field(None, description="one text (or use texts)")
+    texts: Optional[list[str]] = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts")
+    tasks: Optional[list[str]] = Field(None, description="default: every task (GET /v1/taggers)")
+    language: Optional[str] = Field(None, max_length=8, description="skip detection: the texts' language")
+    top_k: int = Field(3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either text or texts")
+        return self
+
+
+class SuggestIn(BaseModel):
+    rec_ids: Optional[list[int]] = Field(None, max_length=10000, description="default: every embedded record")
+    tasks: Optional[list[str]] = None
+    top_k: int = Field(3, ge=1, le=20)
+
+
+@router.post("/tag")
+def post_tag(body: TagIn, engine=Depends(get_engine)) -> dict:
+    """Suggested tags with calibrated scores; ``asserted`` marks those above the label's threshold and
+    ``abstain`` says the model is not sure of any. Nothing is stored."""
+    texts = [body.text] if body.text is not None else list(body.texts or [])
+    langs = [body.language] * len(texts) if body.language else None
+    data = tag_texts(engine, texts, tasks=body.tasks, languages=langs, top_k=body.top_k)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/taggers")
+def get_taggers(engine=Depends(get_engine)) -> dict:
+    out = []
+    for task in engine.taggers.tasks():
+        lt = engine.taggers.get(task)
+        m = lt.manifest
+        out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
+                    "labels": len(m["labels"]), "embedder": m.get("embedder"),
+                    "training": m.get("training"), "validation": m.get("validation")})
+    return {"data": out, "count": len(out)}
+
+
+@admin_router.post("/suggest")
+def post_suggest(body: SuggestIn, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+    """Tag stored records and keep the tags as suggestions (decided suggestions are kept)."""
+    return suggest_records(engine, body.rec_ids, tasks=body.tasks, top_k=body.top_k, actor=principal.name)
