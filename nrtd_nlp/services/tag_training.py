@@ -30,6 +30,11 @@ from .tags import SINGLE_LABEL, local_dir, predict
 TASK_PARAMS = {
     "action_category": {"text_blocks": ("word", "lead")},
     "upr_issue": {"text_blocks": ("word", "char")},
+    # SDG goals are trained on English and must answer alike in every language: the embedding head only
+    "sdg_goal": {"text_blocks": ()},
+    "sdg_target": {"text_blocks": ()},
+    "uhri_theme": {"text_blocks": ("word",)},
+    "affected_group": {"text_blocks": ("word",)},
 }
 
 

@@ -1,0 +1,134 @@
+"""Latency of ``POST /v1/tag`` for one text, under concurrent clients, on loopback.
+
+    python benchmarks/tag.py [--clients 10] [--requests 300] [--embedder e5-use] [--tasks all]
+
+Starts ``uvicorn nrtd_nlp.api.main:create_app --factory`` on a free loopback port over an empty store in
+a temporary folder (the tagger is stateless: it does not need stored records), with a reader key. Warms
+every task's tagger with one call, then ``--clients`` threads send ``--requests`` single-text requests in
+all, texts drawn from the shipped demo corpus (7 languages) and, when ../shared is present, UPR Info
+texts, so the embedding cache never answers. Prints a table: p50/p90/p99/max latency, throughput,
+errors, the server's peak RSS. Bounded: 30 s per request, ``--max-seconds`` for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+UPR = ROOT.parent / "shared" / "corpora" / "upr-info" / "upr_info_sessions01-18.csv"
+DEMO = ROOT / "nrtd_nlp" / "corpora" / "demo" / "demo_recommendations.csv"
+
+
+def texts(n: int) -> list[str]:
+    out = [r["text"] for r in csv.DictReader(open(DEMO, encoding="utf-8"))]
+    if UPR.exists():
+        with open(UPR, encoding="utf-8", newline="") as f:
+            out += [r["Text"] for _, r in zip(range(5000), csv.DictReader(f))]
+    random.Random(0).shuffle(out)
+    return (out * (n // len(out) + 1))[:n]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=10)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--embedder", default=os.environ.get("NRTD_EMBEDDER", "e5-use"))
+    ap.add_argument("--tasks", default="all", help="comma-separated tasks, or all")
+    ap.add_argument("--max-seconds", type=float, default=600)
+    a = ap.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from nrtd_nlp.config import Settings
+    from nrtd_nlp.services.auth import create_key
+    from nrtd_nlp.services.context import Engine
+
+    home = Path(tempfile.mkdtemp(prefix="nrtd-tagbench-"))
+    engine = Engine(Settings(home=home, embedder=a.embedder))
+    key = create_key(engine, "bench", "reader")["key"]
+    engine.close()
+    port = free_port()
+    env = dict(os.environ, NRTD_HOME=str(home), NRTD_EMBEDDER=a.embedder)
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "nrtd_nlp.api.main:create_app", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    tasks = None if a.tasks == "all" else a.tasks.split(",")
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 300:
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        t = time.time()
+        w = httpx.post(base + "/v1/tag", json={"text": "Ratify the Convention against Torture", "tasks": tasks},
+                       headers=headers, timeout=600)
+        w.raise_for_status()
+        warm = time.time() - t
+        todo = texts(a.requests)
+        lat: list[float] = []
+        errors = []
+        lock = threading.Lock()
+        deadline = time.time() + a.max_seconds
+
+        def client(i: int) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+                for j in range(i, len(todo), a.clients):
+                    if time.time() > deadline:
+                        return
+                    s = time.perf_counter()
+                    r = c.post("/v1/tag", json={"text": todo[j], "tasks": tasks})
+                    d = time.perf_counter() - s
+                    with lock:
+                        (lat.append(d) if r.status_code == 200 else errors.append(r.status_code))
+
+        start = time.time()
+        th = [threading.Thread(target=client, args=(i,)) for i in range(a.clients)]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        wall = time.time() - start
+        q = statistics.quantiles(sorted(lat), n=100) if len(lat) >= 2 else [float("nan")] * 99
+        print(f"| embedder | tasks | clients | requests | errors | p50 ms | p90 ms | p99 ms | max ms | req/s | "
+              f"first call s | server peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print(f"| {a.embedder} | {a.tasks} | {a.clients} | {len(lat)} | {len(errors)} | {q[49]*1000:.0f} | "
+              f"{q[89]*1000:.0f} | {q[98]*1000:.0f} | {max(lat)*1000:.0f} | {len(lat)/wall:.1f} | {warm:.1f} | "
+              f"{rss_mb(proc.pid):.0f} |")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
