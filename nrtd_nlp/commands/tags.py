@@ -56,14 +56,9 @@ def register(app: typer.Typer) -> None:
     @guarded
     def taggers(as_json: bool = typer.Option(False, "--json")):
         """The tagger of each task: model@version, kind, embedder, validation figures."""
-        engine = _engine()
-        out = []
-        for task in engine.taggers.tasks():
-            lt = engine.taggers.get(task)
-            m = lt.manifest
-            out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
-                        "labels": len(m["labels"]), "embedder": m.get("embedder"),
-                        "validation": {k: v for k, v in (m.get("validation") or {}).items() if k != "calibration"}})
+        from ..services.tags import describe_taggers
+
+        out = describe_taggers(_engine())
         if as_json:
             _print_json(out)
             return

@@ -111,6 +111,18 @@ class TagModels:
         return LoadedTagger(task, model, centering, meta, labels)
 
 
+def describe_taggers(engine) -> list[dict]:
+    """Which model answers each task, with its training and validation figures."""
+    out = []
+    for task in engine.taggers.tasks():
+        lt = engine.taggers.get(task)
+        m = lt.manifest
+        out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
+                    "labels": len(m["labels"]), "embedder": m.get("embedder"), "training": m.get("training"),
+                    "validation": {k: v for k, v in (m.get("validation") or {}).items() if k != "calibration"}})
+    return out
+
+
 def _check_tasks(models: TagModels, tasks: list[str] | None) -> list[str]:
     known = models.tasks()
     if not tasks:

@@ -9,7 +9,7 @@ from typing import Optional
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from ...services.tags import MAX_TEXTS, suggest_records, tag_texts
+from ...services.tags import MAX_TEXTS, describe_taggers, suggest_records, tag_texts
 from ..deps import get_engine, get_principal
 
 router = APIRouter(tags=["tags"])
@@ -48,13 +48,8 @@ def post_tag(body: TagIn, engine=Depends(get_engine)) -> dict:
 
 @router.get("/taggers")
 def get_taggers(engine=Depends(get_engine)) -> dict:
-    out = []
-    for task in engine.taggers.tasks():
-        lt = engine.taggers.get(task)
-        m = lt.manifest
-        out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
-                    "labels": len(m["labels"]), "embedder": m.get("embedder"),
-                    "training": m.get("training"), "validation": m.get("validation")})
+    """The model answering each task (model@version, kind, calibration, training and validation figures)."""
+    out = describe_taggers(engine)
     return {"data": out, "count": len(out)}
 
 
