@@ -17,7 +17,7 @@ def test_tags_notebook_runs(tmp_path, monkeypatch):
     shared_file("uhri-multilingual/uhri_multilingual_dev.csv")
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    for k, v in {"NRTD_NB_SAMPLE": "24", "NRTD_NB_EMBEDDER": "minilm-test", "NRTD_NB_HOME": str(tmp_path / "home"),
+    for k, v in {"NRTD_NB_SAMPLE": "60", "NRTD_NB_EMBEDDER": "minilm-test", "NRTD_NB_HOME": str(tmp_path / "home"),
                  "NRTD_CACHE_DIR": os.environ.get("NRTD_CACHE_DIR", str(tmp_path / "cache")),
                  "OMP_NUM_THREADS": "2"}.items():
         monkeypatch.setenv(k, v)

@@ -84,9 +84,11 @@ class Tagger:
         langs = np.asarray([lang or "und" for lang in languages])
         vals, counts = np.unique(langs, return_counts=True)
         self.text_languages_ = sorted(v for v, c in zip(vals, counts) if c >= self.min_language_share * n)
-        if val_mask is None:
+        if val_mask is None:  # a seeded share, and never fewer than 10 records when there are 30 or more
             rng = np.random.RandomState(self.random_state)
-            val_mask = rng.rand(n) < self.val_share
+            k = max(int(round(self.val_share * n)), min(10, n // 3))
+            val_mask = np.zeros(n, bool)
+            val_mask[rng.permutation(n)[:k]] = True
         val_mask = np.asarray(val_mask, bool)
         tr = ~val_mask
         if val_mask.sum() < 10 or tr.sum() < 10:
