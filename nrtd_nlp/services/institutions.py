@@ -179,17 +179,23 @@ def _assign_dict(a: Assignment, inst: Institution) -> dict:
             "at": a.at.isoformat() if a.at else None}
 
 
-def assign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *, comment: str | None = None) -> dict:
-    """A person makes an institution responsible for a recommendation (idempotent, audited)."""
+def _human_assignment(s, rec_id: int, institution: str | int, reviewer: str):
+    """(institution, the person's assignment or None) for a recommendation; checks the inputs."""
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required", field="reviewer")
+    rec = s.get(Recommendation, rec_id)
+    if rec is None:
+        raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
+    inst = _resolve(s, institution, rec.country)
+    a = s.scalars(select(Assignment).where(Assignment.rec_id == rec_id, Assignment.institution_id == inst.id,
+                                           Assignment.by == "human")).first()
+    return inst, a
+
+
+def assign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *, comment: str | None = None) -> dict:
+    """A person makes an institution responsible for a recommendation (idempotent, audited)."""
     with engine.db.session() as s:
-        rec = s.get(Recommendation, rec_id)
-        if rec is None:
-            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
-        inst = _resolve(s, institution, rec.country)
-        a = s.scalars(select(Assignment).where(Assignment.rec_id == rec_id, Assignment.institution_id == inst.id,
-                                               Assignment.by == "human")).first()
+        inst, a = _human_assignment(s, rec_id, institution, reviewer)
         if a is not None:
             return {**_assign_dict(a, inst), "status": "unchanged"}
         a = Assignment(rec_id=rec_id, institution_id=inst.id, by="human")
@@ -203,15 +209,8 @@ def assign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *
 
 def unassign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *,
              comment: str | None = None) -> dict:
-    if not reviewer or not reviewer.strip():
-        raise InputError("a reviewer name is required", field="reviewer")
     with engine.db.session() as s:
-        rec = s.get(Recommendation, rec_id)
-        if rec is None:
-            raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
-        inst = _resolve(s, institution, rec.country)
-        a = s.scalars(select(Assignment).where(Assignment.rec_id == rec_id, Assignment.institution_id == inst.id,
-                                               Assignment.by == "human")).first()
+        inst, a = _human_assignment(s, rec_id, institution, reviewer)
         if a is None:
             raise NotFound(f"{inst.name} is not assigned to recommendation {rec_id}", field="institution")
         before = _assign_dict(a, inst)
