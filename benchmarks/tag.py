@@ -120,8 +120,8 @@ def main() -> None:
             x.join()
         wall = time.time() - start
         q = statistics.quantiles(sorted(lat), n=100) if len(lat) >= 2 else [float("nan")] * 99
-        print(f"| embedder | tasks | clients | requests | errors | p50 ms | p90 ms | p99 ms | max ms | req/s | "
-              f"first call s | server peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| embedder | tasks | clients | requests | errors | p50 ms | p90 ms | p99 ms | max ms | req/s | "
+              "first call s | server peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
         print(f"| {a.embedder} | {a.tasks} | {a.clients} | {len(lat)} | {len(errors)} | {q[49]*1000:.0f} | "
               f"{q[89]*1000:.0f} | {q[98]*1000:.0f} | {max(lat)*1000:.0f} | {len(lat)/wall:.1f} | {warm:.1f} | "
               f"{rss_mb(proc.pid):.0f} |")

@@ -112,14 +112,14 @@ class Tagger:
     def _tune(self, Pt, Pe, Yv, vlangs):
         """Fusion weight, calibration, thresholds and the abstain level, all on validation."""
         textable = np.isin(vlangs, self.text_languages_)
-        score = (lambda P: _micro_f1(P, Yv, 0.5)) if self.multilabel else \
-            (lambda P: float((P.argmax(1) == Yv.argmax(1)).mean()))
+        score = lambda P: float((P.argmax(1) == Yv.argmax(1)).mean())  # noqa: E731  (single-label accuracy)
         best = (-1.0, 0.0)
         for w in (WEIGHTS if Pt is not None else (0.0,)):
             P = Pe if Pt is None else w * Pt + (1 - w) * Pe
-            s = score(P) if self.multilabel else score(P)
             if self.multilabel:  # thresholds matter for F1: judge each weight at its own best shared one
                 s = max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))
+            else:
+                s = score(P)
             if s > best[0] + 1e-9:
                 best = (s, w)
         self.text_weight_ = best[1]

@@ -22,7 +22,7 @@ from ..classify.tagger import Tagger
 from ..errors import InputError
 from ..ingest.records import text_hash
 from ..store.models import AuditEvent, EmbeddingCache, Recommendation, Review
-from .tags import SINGLE_LABEL, local_dir, predict
+from .tags import SINGLE_LABEL, local_dir
 
 
 # Per-task feature choices. Character n-grams help issues (+0.8 micro-F1, sessions 1-14 -> 15-16);
