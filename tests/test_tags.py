@@ -43,6 +43,10 @@ def test_shipped_label_sets_load():
     assert load_labels("upr_issue").resolve("Technical assistance") == load_labels("upr_issue").resolve(
         "Technical assistance and cooperation")
     assert load_labels("sdg_target").by_id["1.1"].parent == "1"
+    from nrtd_nlp.classify.labels import label_name
+
+    assert label_name("sdg_goal", "5") == "Gender equality"  # what the review page shows beside the id
+    assert label_name("upr_issue", "not-a-label") is None and label_name("no such task!", "5") is None
 
 
 def test_country_override_and_new_task(tmp_path):

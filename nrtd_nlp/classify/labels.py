@@ -8,6 +8,7 @@ not shipped is a new task (for example ``indigenous_rights.csv``).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -173,3 +174,16 @@ def load_labels(task: str, home: Path | None = None) -> LabelSet:
         raise NotFound(f"no label set for task {task!r} (known: {', '.join(available_tasks(home))})", field="task")
     # a parent may live in another task's file (an SDG target's parent is a goal), so it is not checked here
     return LabelSet(task, list(labels.values()), origin)
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_names(task: str) -> dict[str, str]:
+    try:
+        return {lab.id: lab.name() for lab in load_labels(task).labels}
+    except (NotFound, InputError):
+        return {}
+
+
+def label_name(task: str, value: str) -> str | None:
+    """The English name of a shipped label (for display), or None when the value is not a known label id."""
+    return _shipped_names(task).get(value) if _TASK_RE.match(task or "") else None

@@ -287,6 +287,11 @@ def slot_states(s, rec_ids: list[int]) -> dict[int, list[dict]]:
             slot["review"] = {"id": rid_, "rec_id": rec, "task": task, "value": value, "decision": decision,
                               "reviewer": reviewer, "at": at.isoformat(), "comment": comment, "suggestion_id": sid,
                               "reverted": False, "reverted_by": None}  # ordered by id: the last one wins
+    from ..classify.labels import label_name
+
+    for slots in out.values():
+        for slot in slots.values():
+            slot["name"] = label_name(slot["task"], slot["value"])
     return {rid: list(slots.values()) for rid, slots in out.items()}
 
 
