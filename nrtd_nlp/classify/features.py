@@ -37,6 +37,33 @@ def _vectorizer(kind: str, max_features: int, vocabulary=None):
     raise ValueError(kind)
 
 
+class _Block:
+    """One fitted TF-IDF block applied without scikit-learn's per-call validation (which cost ~4 ms per
+    call for one text): the vectorizer's own analyzer, its vocabulary and idf, sublinear tf, l2 norm.
+    Gives the same matrix as ``TfidfVectorizer.transform`` (tested)."""
+
+    def __init__(self, vectorizer):
+        self.analyze = vectorizer.build_analyzer()
+        self.vocab = vectorizer.vocabulary_
+        self.idf = np.asarray(vectorizer.idf_, np.float64)
+        self.size = len(self.vocab)
+
+    def rows(self, docs):
+        vocab, idf = self.vocab, self.idf
+        for doc in docs:
+            counts: dict[int, int] = {}
+            for tok in self.analyze(doc):
+                j = vocab.get(tok)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                yield np.empty(0, np.int32), np.empty(0, np.float64)
+                continue
+            idx = np.fromiter(sorted(counts), np.int32, len(counts))
+            val = (np.log(np.fromiter((counts[j] for j in idx), np.float64, len(idx))) + 1.0) * idf[idx]
+            yield idx, val / np.sqrt(val @ val)
+
+
 class TextFeatures:
     """Concatenated TF-IDF blocks. ``blocks`` is a tuple of 'word', 'char', 'lead'."""
 
@@ -57,10 +84,28 @@ class TextFeatures:
         return self
 
     def transform(self, texts):
+        """CSR (n, n_features_) float32: the blocks side by side, each l2-normalised."""
         from scipy import sparse
 
-        mats = [self.vectorizers_[k].transform(self._input(k, texts)) for k in self.blocks]
-        return sparse.hstack(mats).tocsr() if len(mats) > 1 else mats[0].tocsr()
+        texts = list(texts)
+        blocks = self.__dict__.get("_blocks")
+        if blocks is None or blocks[0] is not self.vectorizers_:
+            blocks = self.__dict__["_blocks"] = (self.vectorizers_,
+                                                 [_Block(self.vectorizers_[k]) for k in self.blocks])
+        parts = [b.rows(self._input(k, texts)) for k, b in zip(self.blocks, blocks[1])]
+        indices, data, indptr = [], [], [0]
+        for per_block in zip(*parts):
+            offset = 0
+            for (idx, val), b in zip(per_block, blocks[1]):
+                indices.append(idx + offset)
+                data.append(val)
+                offset += b.size
+            indptr.append(indptr[-1] + sum(len(i) for i, _ in per_block))
+        n_cols = sum(b.size for b in blocks[1])
+        if not texts:
+            return sparse.csr_matrix((0, n_cols), dtype=np.float32)
+        return sparse.csr_matrix((np.concatenate(data).astype(np.float32), np.concatenate(indices),
+                                  np.asarray(indptr, np.int64)), shape=(len(texts), n_cols))
 
     @property
     def n_features_(self) -> int:
