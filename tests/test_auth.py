@@ -75,7 +75,9 @@ def test_no_key_is_401(client, method, path):
     r = client.request(method, _url(path))
     assert r.status_code == 401, (method, path, r.text)
     assert r.json()["detail"]["code"] == "unauthorized"
-    assert client.request(method, _url(path), headers={"X-API-Key": "nrtd_00000000_nope"}).status_code == 401
+    assert r.headers["www-authenticate"] == 'Bearer realm="nrtd"', (method, path)
+    r = client.request(method, _url(path), headers={"X-API-Key": "nrtd_00000000_nope"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="nrtd", error="invalid_token"'
 
 
 @pytest.mark.parametrize("method,path", WRITES)
@@ -98,6 +100,7 @@ def test_page_without_session_signs_in_first(client, keys, method, path):
         assert r.status_code == 303 and r.headers["location"] == "/ui/login", (method, path)
     else:
         assert r.status_code == 401, (method, path, r.text)
+        assert r.headers["www-authenticate"].startswith('Cookie realm="nrtd", form-action="/ui/login"')
 
 
 @pytest.mark.parametrize("method,path", UI_WRITES)
@@ -140,6 +143,34 @@ def test_revoked_key_is_refused(client, engine):
     made = create_key(engine, "temp", "admin")
     revoke_key(engine, made["id"])
     assert client.get("/v1/recommendations", headers={"X-API-Key": made["key"]}).status_code == 401
+
+
+def test_revoking_a_cached_key_refuses_it_at_once(client, engine, settings):
+    """Checked keys are cached per process; a revocation (here by another Engine, as the CLI does) empties it."""
+    from nrtd_nlp.services import auth
+    from nrtd_nlp.services.context import Engine
+
+    made = create_key(engine, "cached", "reviewer")
+    hdr = {"X-API-Key": made["key"]}
+    assert client.get("/v1/recommendations", headers=hdr).status_code == 200
+    assert auth._cached((engine.db.url, auth._hash(made["key"]))) is not None  # the next request skips the DB
+    assert client.get("/v1/recommendations", headers=hdr).status_code == 200
+    other = Engine(settings, embedder=engine.embedder)
+    try:
+        revoke_key(other, made["id"])
+    finally:
+        other.close()
+    r = client.get("/v1/recommendations", headers=hdr)
+    assert r.status_code == 401 and r.json()["detail"]["message"] == "this API key was revoked"
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+    # and a page session of the revoked key ends at once too
+    csrf = login(client, engine, role="reviewer", name="page-cached")
+    assert client.get("/ui/", follow_redirects=False).status_code == 200
+    pid = next(k["id"] for k in auth.list_keys(engine) if k["name"] == "page-cached")
+    revoke_key(engine, pid)
+    r = client.post("/ui/decide", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Cookie ")
+    assert client.get("/ui/", follow_redirects=False).headers["location"] == "/ui/login"
 
 
 def test_keys_cli(settings, engine):

@@ -34,7 +34,8 @@ def create_app(engine=None) -> FastAPI:
 
     @app.exception_handler(NrtdError)
     async def _nrtd_error(_: Request, exc: NrtdError):
-        return JSONResponse(status_code=exc.http_status, content={"detail": exc.to_dict()})
+        return JSONResponse(status_code=exc.http_status, content={"detail": exc.to_dict()},
+                            headers=getattr(exc, "headers", None))  # e.g. WWW-Authenticate on a 401
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

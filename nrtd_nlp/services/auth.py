@@ -12,6 +12,14 @@ The page's session is a cookie ``<payload>.<hmac>`` signed with a server secret 
 random one kept in ``$NRTD_HOME/secret_key``, mode 0600). The payload holds the key's id, a random session
 nonce and the expiry; the key is re-checked (not revoked) on every request, so revoking a key ends its sessions.
 The CSRF token is an HMAC of the nonce: every form carries it and every POST is checked against it.
+
+Every request presents its key, so checked keys are cached in the process (SHA-256 of the key -> principal,
+and key id -> principal for page sessions) for at most ``CACHE_SECONDS``. Revoking a key through this module
+(API, CLI, page) empties the cache of the process that revoked it, so that process refuses the key at once;
+another server process sharing the database refuses it within ``CACHE_SECONDS``. Unknown keys are never
+cached. A 401 carries ``WWW-Authenticate``: ``Bearer`` for the API (RFC 6750, ``error="invalid_token"`` when
+a key was presented but is unknown, revoked or malformed), the ``Cookie`` scheme naming the sign-in form for
+the page's POSTs (its GETs redirect to the sign-in page instead).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +45,26 @@ ROLES = ("reader", "reviewer", "admin")
 SESSION_SECONDS = 12 * 3600
 
 
+REALM = "nrtd"
+CACHE_SECONDS = 2.0
+
+
+def bearer_challenge(error: str | None = None) -> str:
+    return f'Bearer realm="{REALM}"' + (f', error="{error}"' if error else "")
+
+
+PAGE_CHALLENGE = f'Cookie realm="{REALM}", form-action="/ui/login", cookie-name="nrtd_session"'
+
+
 class Unauthorized(NrtdError):
+    """401, with the ``WWW-Authenticate`` challenge HTTP requires (``headers``; the API's handler sends it)."""
+
     code = "unauthorized"
     http_status = 401
+
+    def __init__(self, message: str, *, field: str | None = None, challenge: str | None = None):
+        super().__init__(message, field=field)
+        self.headers = {"WWW-Authenticate": challenge or bearer_challenge()}
 
 
 class Forbidden(NrtdError):
@@ -109,7 +135,39 @@ def revoke_key(engine, ident: str | int, *, actor: str = "cli") -> dict:
         k.revoked_at = utcnow()
         s.add(AuditEvent(who=actor, action="key.revoke", entity="api_key", entity_id=str(k.id),
                          before={"revoked": False}, after={"revoked": True}))
-        return {"id": k.id, "name": k.name, "role": k.role, "revoked": True}
+        out = {"id": k.id, "name": k.name, "role": k.role, "revoked": True}
+    forget_keys()  # after the commit: a request racing with it re-reads the row and sees the revocation
+    return out
+
+
+# --- checking a presented key (cached) ---------------------------------------------------------------------
+
+_cache: dict[tuple, tuple[Principal, float]] = {}
+_cache_lock = threading.Lock()
+_generation = [0]  # bumped by forget_keys: a lookup that started before a revocation is not cached
+
+
+def forget_keys() -> None:
+    """Empty this process's cache of checked keys (done on every revocation)."""
+    with _cache_lock:
+        _cache.clear()
+        _generation[0] += 1
+
+
+def _cached(ck: tuple) -> Principal | None:
+    hit = _cache.get(ck)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    return None
+
+
+def _remember(ck: tuple, p: Principal, generation: int) -> None:
+    with _cache_lock:
+        if generation != _generation[0]:
+            return
+        if len(_cache) > 10_000:  # keys are few; this only bounds memory
+            _cache.clear()
+        _cache[ck] = (p, time.monotonic() + CACHE_SECONDS)
 
 
 def authenticate(engine, key: str | None) -> Principal:
@@ -118,23 +176,41 @@ def authenticate(engine, key: str | None) -> Principal:
         raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)", field="api_key")
     parts = key.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != "nrtd":
-        raise Unauthorized("malformed API key", field="api_key")
+        raise Unauthorized("malformed API key", field="api_key", challenge=bearer_challenge("invalid_token"))
     digest = _hash(key.strip())
-    with engine.db.session() as s:
-        for k in s.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])):
-            if hmac.compare_digest(k.key_hash, digest):
-                if k.revoked_at is not None:
-                    raise Unauthorized("this API key was revoked", field="api_key")
-                return Principal(k.id, k.name, k.role)
-    raise Unauthorized("unknown API key", field="api_key")
+    ck = (engine.db.url, digest)
+    p = _cached(ck)
+    if p is not None:
+        return p
+    gen = _generation[0]
+    with engine.db.engine.connect() as conn:  # one indexed read, no ORM session
+        rows = conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at)
+                            .where(ApiKey.prefix == parts[1])).all()
+    for kid, name, role, key_hash, revoked_at in rows:
+        if hmac.compare_digest(key_hash, digest):
+            if revoked_at is not None:
+                raise Unauthorized("this API key was revoked", field="api_key",
+                                   challenge=bearer_challenge("invalid_token"))
+            p = Principal(kid, name, role)
+            _remember(ck, p, gen)
+            return p
+    raise Unauthorized("unknown API key", field="api_key", challenge=bearer_challenge("invalid_token"))
 
 
 def principal_by_id(engine, key_id: int) -> Principal | None:
-    with engine.db.session() as s:
-        k = s.get(ApiKey, key_id)
-        if k is None or k.revoked_at is not None:
-            return None
-        return Principal(k.id, k.name, k.role)
+    ck = (engine.db.url, "id", key_id)
+    p = _cached(ck)
+    if p is not None:
+        return p
+    gen = _generation[0]
+    with engine.db.engine.connect() as conn:
+        row = conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at)
+                           .where(ApiKey.id == key_id)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    p = Principal(row.id, row.name, row.role)
+    _remember(ck, p, gen)
+    return p
 
 
 # --- page sessions -------------------------------------------------------------------------------------------

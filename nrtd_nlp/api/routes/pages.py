@@ -62,7 +62,7 @@ def page_require(role: str, write: Optional[str] = None):
         if p is None:
             if request.method == "GET":
                 raise HTTPException(status_code=303, headers={"Location": "/ui/login"})
-            raise auth.Unauthorized("sign in first", field="session")
+            raise auth.Unauthorized("sign in first", field="session", challenge=auth.PAGE_CHALLENGE)
         need = role if (write is None or is_read(request)) else write
         if not is_read(request):
             token = request.headers.get("x-csrf-token")
