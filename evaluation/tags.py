@@ -81,17 +81,19 @@ def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=Tru
     from nrtd_nlp.classify.metrics import label_matrix, tagging_report
     from nrtd_nlp.classify.reference import reference_centering
     from nrtd_nlp.classify.tagger import Tagger
+    from nrtd_nlp.embed.views import preferred_view
     from nrtd_nlp.services.tag_training import vectors_for
 
     labels = load_labels(task)
-    cen = reference_centering(engine.embedder, engine.settings.cache_dir)
+    view = preferred_view(engine.embedder, engine.settings.tag_view)  # the part the product's taggers read
+    cen = reference_centering(view.encoder, engine.settings.cache_dir)
     det = engine.detector
     tr_texts, tr_labels, tr_langs = train
     te_texts, te_labels, te_langs = test
     tr_langs = [det.detect(t, h)[0] for t, h in zip(tr_texts, tr_langs)]
     te_langs = [det.detect(t, h)[0] for t, h in zip(te_texts, te_langs)]
-    Xtr = cen.transform(vectors_for(engine, tr_texts), tr_langs)
-    Xte = cen.transform(vectors_for(engine, te_texts), te_langs)
+    Xtr = cen.transform(view.take(vectors_for(engine, tr_texts)), tr_langs)
+    Xte = cen.transform(view.take(vectors_for(engine, te_texts)), te_langs)
     ids = [lid for lid in labels.ids if any(lid in ls for ls in tr_labels)]
     names = {lab.id: lab.name() for lab in labels.labels}
     model = Tagger(task, ids, text_blocks=text_blocks, max_features=20000, C_text=10.0, C_emb=4.0)
@@ -106,7 +108,7 @@ def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=Tru
     if zero_shot:
         from nrtd_nlp.classify.zeroshot import ZeroShotTagger
 
-        zs = ZeroShotTagger(task, labels).fit(lambda t: cen.transform(engine.embedder.encode(t),
+        zs = ZeroShotTagger(task, labels).fit(lambda t: cen.transform(view.encode(t),
                                                                       [det.detect(x)[0] for x in t]))
         Pz = zs.predict_proba(te_texts, Xte, te_langs)
         Dz = np.zeros_like(Pz, bool)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     link_on_import: bool = Field(default=True, description="compute links for imported records")
     link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
     tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
+    tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
+                          "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
+                          "needs only that part's encoder")
     max_text_chars: int = 20_000
     max_upload_bytes: int = 100 * 1024 * 1024
     threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")

@@ -133,6 +133,17 @@ class Engine:
             return np.zeros(0, np.int64), np.zeros((0, emb.dim), np.float32), []
         return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32), langs
 
+    @property
+    def tag_batcher(self):
+        """Micro-batching of concurrent ``POST /v1/tag`` requests (services.tag_batching)."""
+        if getattr(self, "_tag_batcher", None) is None:
+            from .tag_batching import TagBatcher
+
+            self._tag_batcher = TagBatcher(self)
+        return self._tag_batcher
+
     def close(self) -> None:
+        if getattr(self, "_tag_batcher", None) is not None:
+            self._tag_batcher.close()
         self.db.dispose()
 

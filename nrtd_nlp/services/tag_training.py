@@ -19,6 +19,7 @@ from ..classify.labels import load_labels
 from ..classify.metrics import label_matrix, tagging_report
 from ..classify.reference import reference_centering
 from ..classify.tagger import Tagger
+from ..embed.views import preferred_view
 from ..errors import InputError
 from ..ingest.records import text_hash
 from ..store.models import AuditEvent, EmbeddingCache, Recommendation, Review
@@ -84,13 +85,16 @@ def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mas
     Y = label_matrix(label_lists, ids)
     if not multilabel:
         Y = Y.argmax(1)
-    centering = reference_centering(engine.embedder, engine.settings.cache_dir)
-    X = centering.transform(V, langs)
-    model = Tagger(task, ids, multilabel=multilabel, **{**TASK_PARAMS.get(task, {}), **(params or {})})
+    params = {**TASK_PARAMS.get(task, {}), **(params or {})}
+    view = preferred_view(engine.embedder, params.pop("view", None) or engine.settings.tag_view)
+    centering = reference_centering(view.encoder, engine.settings.cache_dir)
+    X = centering.transform(view.take(V), langs)
+    model = Tagger(task, ids, multilabel=multilabel, **params)
     model.fit(texts, X, Y, langs, val_mask=val_mask, progress=progress)
     digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()
     version = f"{dt.date.today():%Y%m%d}.{digest[:8]}"
-    manifest = {"name": f"{task}-tagger", "version": version, "embedder": engine.embedder.model_id,
+    manifest = {"name": f"{task}-tagger", "version": version, "embedder": view.model_id,
+                "engine_embedder": engine.embedder.model_id,
                 "labels_fingerprint": labels.fingerprint(), "label_files": labels.origin,
                 "training": {**training, "records": len(texts), "labels_used": len(ids)},
                 "validation": model.validation_}
@@ -197,7 +201,7 @@ def evaluate_task(engine, task: str, path: Path, *, only: str | None = None, lan
         raise InputError(f"--only {only} selects no record", field="only")
     texts = [data.texts[i] for i in keep]
     langs = _detect(engine, texts, [data.languages[i] for i in keep])
-    V = vectors_for(engine, texts, progress)
+    V = lt.view.take(vectors_for(engine, texts, progress))
     X = lt.centering.transform(V, langs) if lt.centering.fitted else V
     P = lt.model.predict_proba(texts, X, langs)
     D = lt.model.decide(P)

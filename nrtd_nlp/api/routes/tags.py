@@ -9,7 +9,7 @@ from typing import Optional
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from ...services.tags import MAX_TEXTS, describe_taggers, suggest_records, tag_texts
+from ...services.tags import MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, suggest_records
 from ..deps import get_engine, get_principal
 
 router = APIRouter(tags=["tags"])
@@ -39,10 +39,12 @@ class SuggestIn(BaseModel):
 @router.post("/tag")
 def post_tag(body: TagIn, engine=Depends(get_engine)) -> dict:
     """Suggested tags with calibrated scores; ``asserted`` marks those above the label's threshold and
-    ``abstain`` says the model is not sure of any. Nothing is stored."""
+    ``abstain`` says the model is not sure of any. Nothing is stored. Concurrent requests are
+    tagged together in micro-batches (services.tag_batching)."""
     texts = [body.text] if body.text is not None else list(body.texts or [])
-    langs = [body.language] * len(texts) if body.language else None
-    data = tag_texts(engine, texts, tasks=body.tasks, languages=langs, top_k=body.top_k)
+    tasks = check_tag_request(engine, texts, body.tasks, body.top_k)
+    langs = detect_languages(engine, texts, [body.language] * len(texts) if body.language else None)
+    data = engine.tag_batcher.tag(texts, langs, tasks, body.top_k)
     return {"data": data, "count": len(data)}
 
 
