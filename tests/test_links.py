@@ -194,3 +194,33 @@ def test_death_penalty_action_is_named_in_the_explanation():
     a = parse("Establish an official moratorium on executions with a view to abolishing the death penalty")
     b = parse("Take further steps towards the abolition of the death penalty")
     assert explain("follows_up", a, b, 0.9, (0.97, 0.88)).startswith("same action: abolish the death penalty")
+
+
+def test_store_tfidf_is_persisted_and_refitted_when_the_store_grows(linked_engine):
+    from nrtd_nlp.link import idf
+
+    path = linked_engine.settings.index_dir / idf.FILE
+    assert path.exists()  # the import's linking fitted it on the store's texts and saved it
+    vec, n_fit = idf.load(path)
+    texts = [t for t, _ in TEXTS.values()]
+    fresh = idf.make_vectorizer().fit(texts)
+    assert n_fit == len(texts)
+    assert abs(vec.transform(texts) - fresh.transform(texts)).max() < 1e-5  # same IDF after the round trip
+    held = idf.store_tfidf(linked_engine)
+    assert idf.store_tfidf(linked_engine) is held  # kept on the engine, not refitted per call
+    assert not idf.needs_refit(100, 125) and idf.needs_refit(100, 126) and idf.needs_refit(0, 1)
+
+
+def test_linking_new_records_matches_a_full_run(linked_engine):
+    """Linking a few records reads only their neighbours, and gives the links a full run gives them."""
+    from sqlalchemy import select
+
+    from nrtd_nlp.link.service import compute_links
+    from nrtd_nlp.store.models import Recommendation
+
+    full = {k: (x.kind, x.score) for k, x in _links(linked_engine).items()}
+    with linked_engine.db.session() as s:
+        ids = {r.external_id: r.id for r in s.scalars(select(Recommendation))}
+    compute_links(linked_engine, [ids["t7"], ids["t3"]])
+    part = {k: (x.kind, x.score) for k, x in _links(linked_engine).items()}
+    assert part == full

@@ -9,11 +9,11 @@ from .features import pair_matrix, part_cosines, part_slices
 
 
 def fit_tfidf(corpus: list[str]):
-    """Word and bigram TF-IDF with the corpus's own IDF (rare shared words weigh more)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Word and bigram TF-IDF with the corpus's own IDF (rare shared words weigh more); the same
+    settings as the store's persisted state (``link.idf``)."""
+    from .idf import make_vectorizer
 
-    return TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), stop_words="english",
-                           dtype=np.float32).fit(corpus)
+    return make_vectorizer().fit(corpus)
 
 
 def featurize(embedder, tfidf, texts_a: list[str], texts_b: list[str], va: np.ndarray, vb: np.ndarray,

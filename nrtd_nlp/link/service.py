@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from ..errors import ModelUnavailable
 from ..services.context import Engine
@@ -21,7 +21,8 @@ from ..store.models import AuditEvent, Link, LinkGroup, Recommendation
 from .asks import Asks, parse
 from .explain import explain
 from .features import part_cosines, part_slices
-from .pairs import featurize, fit_tfidf
+from .idf import store_tfidf
+from .pairs import featurize
 from .scorer import CLASSES, PairScorer
 
 HUMAN = ("confirmed", "unlinked")
@@ -68,48 +69,13 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
 
     t0 = time.perf_counter()
     scorer = load_scorer(engine)
+    cand = _candidates_all(engine, k) if rec_ids is None else _candidates_for(engine, rec_ids, k)
+    if cand is None:
+        return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
+    recs, row_of, raw, centred, queries, pairs, translation_pairs = cand
     with engine.db.session() as s:
-        recs = {r.id: r for r in s.scalars(select(Recommendation))}
         human = {(min(a, b), max(a, b)): st for a, b, st in s.execute(
             select(Link.rec_a, Link.rec_b, Link.status).where(Link.status.in_(HUMAN)))}
-    ids, raw, langs = engine.stored_vectors()
-    if len(ids) == 0:
-        return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
-    row_of = {int(i): n for n, i in enumerate(ids)}
-    centred = engine.index.centering.transform(raw, langs)
-    queries = [i for i in (rec_ids if rec_ids is not None else ids.tolist()) if i in row_of]
-    by_country: dict[str, list[int]] = defaultdict(list)
-    for i in ids.tolist():
-        by_country[(recs[i].country or "").lower()].append(i)
-    pairs: set[tuple[int, int]] = set()
-    for country, members in by_country.items():
-        q = [i for i in queries if (recs[i].country or "").lower() == country]
-        if not q:
-            continue
-        pool = np.asarray(members, dtype=np.int64)
-        _, nn = engine.index.search(centred[[row_of[i] for i in q]], k + 1, allowed=pool)
-        for i, row in zip(q, nn):
-            for j in row:
-                j = int(j)
-                if j < 0 or j == i:
-                    continue
-                a, b = min(i, j), max(i, j)
-                if recs[a].parent_id == b or recs[b].parent_id == a:
-                    continue  # a paragraph and its own sub-item
-                pairs.add((a, b))
-    # translations from the source: always duplicates, whatever the model says
-    groups_tr: dict[str, list[int]] = defaultdict(list)
-    for i in queries:
-        g = recs[i].translation_group
-        if g:
-            groups_tr[g].append(i)
-    if groups_tr:
-        for i in ids.tolist():
-            g = recs[i].translation_group
-            if g in groups_tr and i not in groups_tr[g]:
-                groups_tr[g].append(i)
-    translation_pairs = {(min(a, b), max(a, b)) for m in groups_tr.values() for a in m for b in m if a != b}
-    pairs |= translation_pairs
     pairs = {p for p in pairs if human.get(p) != "unlinked"}
     pair_list = sorted(pairs)
     asks: dict[int, Asks] = {}
@@ -120,7 +86,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
     out_links: list[Link] = []
     counts = dict(duplicate=0, follows_up=0, related=0)
     if pair_list:
-        tfidf = fit_tfidf([r.text for r in recs.values()])
+        tfidf = store_tfidf(engine)
         sl = part_slices(engine.embedder)
         P_parts, cos_parts = [], []
         for start in range(0, len(pair_list), CHUNK):  # bounded memory: 20k pairs of vectors at a time
@@ -186,12 +152,103 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             s.execute(stmt)
         s.add_all(out_links)
         s.flush()
-        n_groups = regroup(s, previous, recs)
+        n_groups = regroup(s, previous, recs if rec_ids is None else None)
         s.add(AuditEvent(who=actor, action="links.compute", entity="links", entity_id=None,
                          after={"records": len(queries), "candidates": len(pair_list), **counts,
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
                    n_groups, round(time.perf_counter() - t0, 2), scorer.agent)
+
+
+def _neighbours(engine: Engine, recs: dict, q_by_country: dict[str, list[int]], pools: dict[str, np.ndarray],
+                q_centred: dict[int, np.ndarray], k: int) -> set[tuple[int, int]]:
+    """The k nearest neighbours of each query among records addressed to the same State."""
+    pairs: set[tuple[int, int]] = set()
+    for country, q in q_by_country.items():
+        _, nn = engine.index.search(np.vstack([q_centred[i] for i in q]), k + 1, allowed=pools[country])
+        for i, row in zip(q, nn):
+            for j in row:
+                j = int(j)
+                if j < 0 or j == i:
+                    continue
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def _drop_own_items(pairs: set, recs: dict) -> set:
+    """A paragraph and its own sub-item are not linked."""
+    return {(a, b) for a, b in pairs if recs[a].parent_id != b and recs[b].parent_id != a}
+
+
+def _translation_pairs(groups: dict[str, list[int]]) -> set[tuple[int, int]]:
+    return {(min(a, b), max(a, b)) for m in groups.values() for a in m for b in m if a != b}
+
+
+def _candidates_all(engine: Engine, k: int):
+    """Every record against its State's records: loads the whole store (the batch job)."""
+    ids, raw, langs = engine.stored_vectors()
+    if len(ids) == 0:
+        return None
+    with engine.db.session() as s:
+        recs = {r.id: r for r in s.scalars(select(Recommendation))}
+    row_of = {int(i): n for n, i in enumerate(ids)}
+    centred = engine.index.centering.transform(raw, langs)
+    queries = ids.tolist()
+    by_country: dict[str, list[int]] = defaultdict(list)
+    for i in queries:
+        by_country[(recs[i].country or "").lower()].append(i)
+    pools = {c: np.asarray(m, dtype=np.int64) for c, m in by_country.items()}
+    pairs = _neighbours(engine, recs, by_country, pools, {i: centred[row_of[i]] for i in queries}, k)
+    groups_tr: dict[str, list[int]] = defaultdict(list)
+    for i in queries:
+        if recs[i].translation_group:
+            groups_tr[recs[i].translation_group].append(i)
+    tr = _translation_pairs(groups_tr)
+    return recs, row_of, raw, centred, queries, _drop_own_items(pairs, recs) | tr, tr
+
+
+def _candidates_for(engine: Engine, rec_ids: list[int], k: int):
+    """Candidates of a few (new) records, reading only the rows and vectors they need: the queries'
+    vectors, their States' record ids for the search, then the neighbours' rows and vectors."""
+    q_ids, q_raw, q_langs = engine.stored_vectors(sorted(set(int(i) for i in rec_ids)))
+    if len(q_ids) == 0:
+        return None
+    q_centred = engine.index.centering.transform(q_raw, q_langs)
+    queries = q_ids.tolist()
+    with engine.db.session() as s:
+        qrecs = _rows(s, queries)
+        q_by_country: dict[str, list[int]] = defaultdict(list)
+        for i in queries:
+            q_by_country[(qrecs[i].country or "").lower()].append(i)
+        pool_lists: dict[str, list[int]] = {c: [] for c in q_by_country}
+        for rid, country in s.execute(select(Recommendation.id, Recommendation.country)):  # ids only: light
+            key = (country or "").lower()
+            if key in pool_lists:
+                pool_lists[key].append(rid)
+        pools = {c: np.asarray(m, dtype=np.int64) for c, m in pool_lists.items()}
+        pairs = _neighbours(engine, qrecs, q_by_country, pools, {i: q_centred[n] for n, i in enumerate(queries)}, k)
+        groups = sorted({qrecs[i].translation_group for i in queries if qrecs[i].translation_group})
+        groups_tr: dict[str, list[int]] = defaultdict(list)
+        for start in range(0, len(groups), 900):
+            for rid, g in s.execute(select(Recommendation.id, Recommendation.translation_group).where(
+                    Recommendation.translation_group.in_(groups[start : start + 900]))):
+                groups_tr[g].append(rid)
+        tr = {p for p in _translation_pairs(groups_tr) if p[0] in qrecs or p[1] in qrecs}
+        needed = sorted({x for p in pairs | tr for x in p} | set(queries))
+        recs = _rows(s, needed)
+    ids, raw, langs = engine.stored_vectors(needed)
+    row_of = {int(i): n for n, i in enumerate(ids)}
+    pairs = {p for p in _drop_own_items(pairs, recs) | tr if p[0] in row_of and p[1] in row_of}
+    centred = engine.index.centering.transform(raw, langs)
+    return recs, row_of, raw, centred, queries, pairs, tr
+
+
+def _rows(s, ids: list[int]) -> dict[int, Recommendation]:
+    out: dict[int, Recommendation] = {}
+    for start in range(0, len(ids), 900):
+        out.update({r.id: r for r in s.scalars(select(Recommendation).where(
+            Recommendation.id.in_(ids[start : start + 900])))})
+    return out
 
 
 def group_members(s) -> dict[str, set[int]]:
@@ -235,12 +292,19 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
     seq = max([int(g[1:]) for g in existing if g[1:].isdigit()] or [0])
     used: set[str] = set()
     comp_group: dict[int, str] = {}
+    # only previous groups sharing a member can overlap (an inverted index, not all pairs of groups)
+    owners: dict[int, list[str]] = defaultdict(list)
+    order = {g: n for n, g in enumerate(old)}
+    for g, om in old.items():
+        for m in om:
+            owners[m].append(g)
     # biggest components choose first, so a split keeps the id with the larger part
     for root, members in sorted(comps.items(), key=lambda kv: -len(kv[1])):
         best, best_j = None, 0.0
-        for g, om in old.items():
+        for g in sorted({g for m in members for g in owners.get(m, ())}, key=order.__getitem__):
             if g in used:
                 continue
+            om = old[g]
             j = len(members & om) / len(members | om)
             if j > best_j:
                 best, best_j = g, j
@@ -251,9 +315,13 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
             gid = f"G{seq:06d}"
         used.add(gid)
         comp_group[root] = gid
-    if recs is None:  # decisions call without them; compute_links passes the records it loaded
+    if recs is None:  # decisions and imports call without them (only the members are read); a full run passes its own
         members_all = {m for ms in comps.values() for m in ms}
-        recs = {r.id: r for r in s.scalars(select(Recommendation)) if r.id in members_all} if comps else {}
+        recs = {}
+        for row in s.execute(select(Recommendation.id, Recommendation.cycle, Recommendation.session,
+                                    Recommendation.date)):  # the columns that choose the canonical member
+            if row.id in members_all:
+                recs[row.id] = row
     for root, members in comps.items():
         gid = comp_group[root]
         canonical = max(members, key=lambda i: (_cycle_key(recs[i]), -i)) if recs else min(members)
@@ -264,8 +332,14 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
             g.canonical_rec_id = canonical
     s.flush()
     by_link = {lid: comp_group[find(a)] for lid, a, b, _, _ in links if find(a) == find(b)}
-    for link in s.scalars(select(Link).where(Link.kind.in_(("duplicate", "follows_up")))):
-        link.group_id = by_link.get(link.id)
+    # write only the group ids that changed (by primary key), then let loaded links re-read theirs
+    changes = [{"id": lid, "group_id": by_link.get(lid)} for lid, g in s.execute(
+        select(Link.id, Link.group_id).where(Link.kind.in_(("duplicate", "follows_up")))) if by_link.get(lid) != g]
+    if changes:
+        s.execute(update(Link), changes)
+    for obj in list(s.identity_map.values()):
+        if isinstance(obj, Link):
+            s.expire(obj, ["group_id"])
     for gid, g in existing.items():
         if gid not in used and not g.confirmed:
             s.delete(g)
