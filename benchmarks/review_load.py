@@ -16,6 +16,11 @@ lost, duplicated, write latency p50/p95/p99/max, throughput, and the time to ren
 session (``GET /ui/review``, signed in). Bounded: every request has a 30 s timeout and the run
 ``--max-seconds``. ``--think`` adds a pause between a reviewer's decisions (people read before they click);
 the default 0 sends them flat out.
+
+The client (20 threads, httpx) runs in this process and the server in its own, so they can use the two cores
+of a small machine. The table also gives the CPU each used during the decisions (% of one core: the server's
+Python threads share one GIL, so about 100 % is its ceiling) and the machine's 1-minute load average during
+the run (sampled every second): other jobs on the machine show up there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import csv
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -181,12 +187,27 @@ def main() -> None:
                         break
 
         threads = [threading.Thread(target=reviewer, args=(i,)) for i in range(args.reviewers)]
+        loads: list[float] = []
+        running = threading.Event()
+        running.set()
+
+        def sample_load() -> None:
+            while running.is_set():
+                loads.append(os.getloadavg()[0])
+                time.sleep(1)
+
+        sampler = threading.Thread(target=sample_load, daemon=True)
+        load_before = os.getloadavg()
+        cpu0, srv0 = _cpu_self(), _cpu_of(proc.pid)
         t_start = time.perf_counter()
+        sampler.start()
         for th in threads:
             th.start()
         for th in threads:
             th.join()
         wall = time.perf_counter() - t_start
+        cpu_client, cpu_server = _cpu_self() - cpu0, _cpu_of(proc.pid) - srv0
+        running.clear()
 
         # the page of the session, signed in as a reviewer
         with httpx.Client(base_url=base, timeout=30) as c:
@@ -217,9 +238,26 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.reviewers} | {len(ok_ids)} | {len(lat)} | {stats['conflicts']} | {stats['errors']} | {lost} | "
           f"{duplicated} | {q[49]:.1f} | {q[94]:.1f} | {q[98]:.1f} | {lat_ms[-1]:.1f} | {len(ok_ids) / wall:.0f} |")
+    print(f"\n| 1-min load before | during: mean | during: max | server CPU (% of a core) | client CPU |"
+          f"\n|---|---|---|---|---|\n| {load_before[0]:.2f} | {statistics.mean(loads):.2f} | {max(loads):.2f} | "
+          f"{100 * cpu_server / wall:.0f} % | {100 * cpu_client / wall:.0f} % |")
     print(f"\n| review page (GET /ui/review, signed in) | recommendations shown | first s | median of next 5 s | "
           f"max of next 5 s |\n|---|---|---|---|---|\n| {session} | {n_articles} | {times[0]:.3f} | "
           f"{statistics.median(times[1:]):.3f} | {max(times[1:]):.3f} |")
+
+
+def _cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of another process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def verify(engine, ok_ids: list[int]) -> tuple[int, int]:

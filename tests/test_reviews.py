@@ -116,3 +116,49 @@ def test_reviews_api_uses_the_key_name(seeded):
         assert b.status_code == 201
         assert c.get("/v1/audit", params={"who": "carla"}).json()["count"] >= 2
         assert c.get("/v1/review-queue", params={"session": "nope"}).status_code == 422
+
+
+def test_concurrent_decisions_on_one_slot_one_wins_others_409(seeded, settings):
+    """Writers on the same expectation, from two processes' worth of engines: exactly one is stored (and audited)."""
+    import threading
+
+    from nrtd_nlp.services.context import Engine
+
+    other = Engine(settings, embedder=seeded.embedder)  # its own connections: SQLite's lock, not only ours
+    sug = _sug(seeded)[3]
+    results, lock = [], threading.Lock()
+
+    def go(i):
+        try:
+            out = svc.decide(seeded if i % 2 else other, decision="accept", reviewer=f"r{i}", suggestion_id=sug.id)
+        except Conflict as e:
+            out = e
+        with lock:
+            results.append(out)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.close()
+    won = [r for r in results if isinstance(r, dict)]
+    assert len(won) == 1 and sum(isinstance(r, Conflict) for r in results) == 7
+    with seeded.db.session() as s:
+        rows = s.scalars(select(Review).where(Review.suggestion_id == sug.id)).all()
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.entity == "review")).all()
+    assert [r.id for r in rows] == [won[0]["id"]]
+    assert [(a.entity_id, a.before, a.after["id"]) for a in audit] == [(str(won[0]["id"]), None, won[0]["id"])]
+
+
+def test_decide_on_missing_records_is_404(seeded):
+    from nrtd_nlp.errors import NotFound
+
+    with pytest.raises(NotFound) as e:
+        svc.decide(seeded, decision="add", reviewer="ana", rec_id=10**6, task="sdg_goal", value="3")
+    assert e.value.field == "rec_id"
+    with pytest.raises(NotFound) as e:
+        svc.decide(seeded, decision="accept", reviewer="ana", suggestion_id=10**7)
+    assert e.value.field == "suggestion_id"

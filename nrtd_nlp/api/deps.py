@@ -8,6 +8,10 @@ Access control: every router is included in ``api/main.py`` with one policy depe
 GET/HEAD/OPTIONS and ``other`` on the rest. POST routes that change nothing (``STATELESS_POSTS``, e.g. the
 tag endpoint) count as reads. Routes read the caller with ``principal=Depends(get_principal)``.
 Missing/unknown key: 401; role too low: 403. Only ``/healthz`` is open.
+
+These dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread pool,
+one hand-off per dependency per request. They only read request state and the in-process key cache
+(services/auth.py); a cache miss is one indexed read of ``api_keys``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATELESS_POSTS = frozenset({"/v1/tag"})  # POSTs that compute and return, writing nothing
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -34,7 +38,7 @@ def _presented_key(request: Request) -> Optional[str]:
     return request.headers.get("x-api-key")
 
 
-def get_principal(request: Request, engine: Engine = Depends(get_engine)) -> Principal:
+async def get_principal(request: Request, engine: Engine = Depends(get_engine)) -> Principal:
     """The caller, from ``Authorization: Bearer <key>`` or ``X-API-Key`` (401 when absent or unknown)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -56,7 +60,7 @@ def require(role: str, write: Optional[str] = None):
     if write:
         check_role(write)
 
-    def _require(request: Request, principal: Principal = Depends(get_principal)) -> Principal:
+    async def _require(request: Request, principal: Principal = Depends(get_principal)) -> Principal:
         need = role if (write is None or is_read(request)) else write
         if not principal.can(need):
             raise Forbidden(f"this needs the {need} role; key {principal.name!r} is {principal.role}",

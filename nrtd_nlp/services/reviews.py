@@ -8,7 +8,11 @@ Concurrency: every write first locks the recommendation's row (``UPDATE … SET 
 PostgreSQL, the database write lock on SQLite, taken before anything is read), then checks that the slot's
 current review is the one the client saw (``expected_review_id``; ``None`` = undecided). A mismatch is a
 :class:`Conflict` (HTTP 409) naming who decided first — never a lost or duplicated write. Every change adds an
-append-only AuditEvent (who, action, entity, before, after, at).
+append-only AuditEvent (who, action, entity, before, after, at) in the same transaction.
+
+A single decision (:func:`decide`, the hot path of the review page) is one short transaction of a few Core
+statements built once — (on SQLite) ``BEGIN IMMEDIATE``, read the suggestion, read the slot's current review,
+insert the review, insert its audit event — with no ORM unit of work: about 1.5 ms of CPU instead of 6.5 ms.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, bindparam, insert, select, text
 
 from ..errors import Conflict, InputError, NotFound
 from ..store.models import AuditEvent, Recommendation, Review, Suggestion, utcnow
@@ -50,6 +54,53 @@ def _writing(engine):
         yield s
 
 
+@contextmanager
+def _writing_core(engine):
+    """Like :func:`_writing`, with a Core connection in one transaction (commit on success, else roll back).
+
+    Yields ``(conn, locked)``. On SQLite the transaction is ``BEGIN IMMEDIATE``: it holds the database's write
+    lock before anything is read (``locked`` is True), so writers queue (this process's lock first, then
+    SQLite's busy timeout for other processes) instead of failing or retrying, and no page is written just to
+    take the lock. Elsewhere the caller locks the recommendation's row (:func:`_lock`)."""
+    url = engine.db.url
+    if not url.startswith("sqlite"):
+        with engine.db.engine.begin() as conn:
+            yield conn, False
+        return
+    lock = _SQLITE_WRITERS.setdefault(url, threading.Lock())
+    with lock, engine.db.engine.begin() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite then sees the open transaction and commits it
+        yield conn, True
+
+
+_REVIEW_COLS = (Review.id, Review.rec_id, Review.task, Review.value, Review.decision, Review.reviewer, Review.at,
+                Review.comment, Review.suggestion_id)
+
+
+# decide()'s statements, built once (building a statement costs more than running it on SQLite)
+_SUGGESTION_BY_ID = select(Suggestion.id, Suggestion.rec_id, Suggestion.task, Suggestion.value).where(
+    Suggestion.id == bindparam("sid"))
+_SUGGESTION_BY_SLOT = select(Suggestion.id).where(
+    Suggestion.rec_id == bindparam("rec_id"), Suggestion.task == bindparam("task"),
+    Suggestion.value == bindparam("value")).order_by(Suggestion.score.desc()).limit(1)
+_CURRENT = select(*_REVIEW_COLS).where(
+    Review.rec_id == bindparam("rec_id"), Review.task == bindparam("task"), Review.value == bindparam("value"),
+    Review.reverted_at.is_(None)).order_by(Review.id.desc()).limit(1)
+_LOCK_ONE = text("UPDATE recommendations SET id = id WHERE id = :rec_id")
+_REC_EXISTS = text("SELECT 1 FROM recommendations WHERE id = :rec_id")
+_INSERT_REVIEW = insert(Review)
+_INSERT_AUDIT = insert(AuditEvent)
+
+
+def _row_dict(row) -> dict | None:
+    """review_dict for a current (not reverted) review read as a row of ``_REVIEW_COLS``."""
+    if row is None:
+        return None
+    rid, rec, task, value, decision, reviewer, at, comment, sid = row
+    return {"id": rid, "rec_id": rec, "task": task, "value": value, "decision": decision, "reviewer": reviewer,
+            "at": at.isoformat(), "comment": comment, "suggestion_id": sid, "reverted": False, "reverted_by": None}
+
+
 def _lock(s, rec_ids) -> int:
     """Serialise writers on these recommendations before reading anything (see module docstring).
     Returns how many of them exist."""
@@ -68,12 +119,13 @@ def _current(s, rec_id: int, task: str, value: str) -> Review | None:
                                           Review.reverted_at.is_(None)).order_by(Review.id.desc())).first()
 
 
-def _conflict(cur: Review | None, expected: int | None) -> Conflict:
+def _conflict(cur: dict | None, expected: int | None) -> Conflict:
     if cur is None:
         what = "is undecided now (the decision you expected was reverted)"
     else:
-        what = f"was {cur.decision} by {cur.reviewer} (review {cur.id}) at {cur.at.isoformat(timespec='seconds')}"
-    return Conflict(f"{cur.task if cur else 'this'} {cur.value if cur else 'value'} {what}; you expected "
+        at = cur["at"][:19]
+        what = f"was {cur['decision']} by {cur['reviewer']} (review {cur['id']}) at {at}"
+    return Conflict(f"{cur['task'] if cur else 'this'} {cur['value'] if cur else 'value'} {what}; you expected "
                     f"{'no decision' if expected is None else f'review {expected}'}: reload and decide again",
                     field="expected_review_id")
 
@@ -96,12 +148,12 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
         raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer is required", field="reviewer")
-    with _writing(engine) as s:
+    with _writing_core(engine) as (conn, locked):
         if suggestion_id is not None:
-            sug = s.get(Suggestion, suggestion_id)
+            sug = conn.execute(_SUGGESTION_BY_ID, {"sid": suggestion_id}).first()
             if sug is None:
                 raise NotFound(f"suggestion {suggestion_id} does not exist", field="suggestion_id")
-            rec_id, task, value = sug.rec_id, sug.task, sug.value
+            _, rec_id, task, value = sug
         else:
             if rec_id is None:
                 raise InputError("name a suggestion_id, or rec_id + task + value", field="rec_id")
@@ -109,22 +161,26 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
             value = (value or "").strip()
             if not value or len(value) > 200:
                 raise InputError("value must be 1 to 200 characters", field="value")
-            sug = s.scalars(select(Suggestion).where(Suggestion.rec_id == rec_id, Suggestion.task == task,
-                                                     Suggestion.value == value)
-                            .order_by(Suggestion.score.desc())).first()
+            sug = conn.execute(_SUGGESTION_BY_SLOT, {"rec_id": rec_id, "task": task, "value": value}).first()
             if sug is None and decision != "add":
                 raise InputError(f"nothing was suggested for {task}={value}; use decision=add", field="value")
-        if not _lock(s, [rec_id]):
+        slot = {"rec_id": rec_id, "task": task, "value": value}
+        if locked:  # a suggestion's recommendation exists (foreign key); a value added needs the check
+            exists = sug is not None or conn.execute(_REC_EXISTS, {"rec_id": rec_id}).first() is not None
+        else:
+            exists = conn.execute(_LOCK_ONE, {"rec_id": rec_id}).rowcount > 0
+        if not exists:
             raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
-        cur = _current(s, rec_id, task, value)
-        if (cur.id if cur else None) != expected_review_id:
+        cur = _row_dict(conn.execute(_CURRENT, slot).first())
+        if (cur["id"] if cur else None) != expected_review_id:
             raise _conflict(cur, expected_review_id)
-        r = Review(rec_id=rec_id, task=task, value=value, decision=DECISIONS[decision], reviewer=reviewer,
-                   comment=comment, suggestion_id=sug.id if sug else None, at=utcnow())
-        s.add(r)
-        s.flush()
-        out = review_dict(r)
-        _audit(s, reviewer, f"review.{decision}", review_dict(cur), out, r.id)
+        at = utcnow()
+        row = {**slot, "decision": DECISIONS[decision], "reviewer": reviewer, "comment": comment,
+               "suggestion_id": sug[0] if sug else None, "at": at}
+        new_id = conn.execute(_INSERT_REVIEW, row).inserted_primary_key[0]
+        out = _row_dict((new_id, rec_id, task, value, row["decision"], reviewer, at, comment, row["suggestion_id"]))
+        conn.execute(_INSERT_AUDIT, {"who": reviewer, "action": f"review.{decision}", "entity": "review",
+                                     "entity_id": str(new_id), "before": cur, "after": out, "at": at})
         return out
 
 
@@ -245,10 +301,16 @@ def list_reviews(engine, *, rec_id: int | None = None, task: str | None = None, 
                          Review.task == task if task else None,
                          Review.reviewer == reviewer if reviewer else None) if c is not None]
     where = and_(*conds) if conds else True
-    with engine.db.session() as s:
-        total = s.scalar(select(func.count(Review.id)).where(where))
-        rows = s.scalars(select(Review).where(where).order_by(Review.id.desc()).limit(limit).offset(offset)).all()
-        return [review_dict(r) for r in rows], int(total or 0)
+    with engine.db.engine.connect() as conn:  # column rows, no ORM session: re-read after every 409
+        total = conn.scalar(select(func.count(Review.id)).where(where))
+        rows = conn.execute(select(*_REVIEW_COLS, Review.reverted_at, Review.reverted_by).where(where)
+                            .order_by(Review.id.desc()).limit(limit).offset(offset)).all()
+    out = []
+    for row in rows:
+        d = _row_dict(row[:-2])
+        d["reverted"], d["reverted_by"] = row[-2] is not None, row[-1]
+        out.append(d)
+    return out, int(total or 0)
 
 
 def list_audit(engine, *, entity: str | None = None, entity_id: str | None = None, who: str | None = None,
