@@ -162,3 +162,19 @@ def test_decide_on_missing_records_is_404(seeded):
     with pytest.raises(NotFound) as e:
         svc.decide(seeded, decision="accept", reviewer="ana", suggestion_id=10**7)
     assert e.value.field == "suggestion_id"
+
+
+def test_server_warm_up_writes_nothing_and_freezes_the_gc(seeded):
+    import gc
+
+    from nrtd_nlp.api.warmup import warm_up
+
+    with seeded.db.session() as s:
+        before = (s.query(Review).count(), s.query(AuditEvent).count())
+    try:
+        warm_up(create_app(engine=seeded), seeded)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    with seeded.db.session() as s:
+        assert (s.query(Review).count(), s.query(AuditEvent).count()) == before

@@ -24,6 +24,9 @@ def create_app(engine=None) -> FastAPI:
 
             app.state.engine = Engine()
             app.state.engine.index  # load the model and the index once, before the first request
+            from .warmup import warm_up  # route contexts, SQL statements, pooled connections; gc.freeze()
+
+            warm_up(app, app.state.engine)
         yield
         if engine is None:
             app.state.engine.close()

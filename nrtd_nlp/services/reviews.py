@@ -92,6 +92,22 @@ _INSERT_REVIEW = insert(Review)
 _INSERT_AUDIT = insert(AuditEvent)
 
 
+def warm_statements(engine, connections: int = 5) -> None:
+    """Run the review path's read statements once (nothing matches id -1) so SQLAlchemy has compiled them
+    before the first decision, and leave a few connections open in the pool."""
+    conns = [engine.db.engine.connect() for _ in range(connections)]
+    try:
+        conn = conns[0]
+        conn.execute(_SUGGESTION_BY_ID, {"sid": -1}).first()
+        conn.execute(_SUGGESTION_BY_SLOT, {"rec_id": -1, "task": "", "value": ""}).first()
+        conn.execute(_CURRENT, {"rec_id": -1, "task": "", "value": ""}).first()
+        conn.execute(_REC_EXISTS, {"rec_id": -1}).first()
+    finally:
+        for c in conns:
+            c.close()
+    list_reviews(engine, rec_id=-1, task="sdg_goal", limit=1000)
+
+
 def _row_dict(row) -> dict | None:
     """review_dict for a current (not reverted) review read as a row of ``_REVIEW_COLS``."""
     if row is None:
@@ -293,18 +309,32 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
         return {"decided": len(made), "skipped_decided": skipped, "review_ids": [r.id for r in made]}
 
 
+_LIST_STATEMENTS: dict[tuple, tuple] = {}
+
+
+def _list_statements(filters: tuple[str, ...]):
+    """(rows, count) statements for this combination of filters, built once with bind parameters."""
+    if filters not in _LIST_STATEMENTS:
+        from sqlalchemy import func
+
+        cols = {"rec_id": Review.rec_id, "task": Review.task, "reviewer": Review.reviewer}
+        where = and_(*[cols[f] == bindparam(f) for f in filters]) if filters else True
+        _LIST_STATEMENTS[filters] = (
+            select(*_REVIEW_COLS, Review.reverted_at, Review.reverted_by).where(where)
+            .order_by(Review.id.desc()).limit(bindparam("limit")).offset(bindparam("offset")),
+            select(func.count(Review.id)).where(where))
+    return _LIST_STATEMENTS[filters]
+
+
 def list_reviews(engine, *, rec_id: int | None = None, task: str | None = None, reviewer: str | None = None,
                  limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-    from sqlalchemy import func
-
-    conds = [c for c in (Review.rec_id == rec_id if rec_id is not None else None,
-                         Review.task == task if task else None,
-                         Review.reviewer == reviewer if reviewer else None) if c is not None]
-    where = and_(*conds) if conds else True
+    params = {k: v for k, v in (("rec_id", rec_id), ("task", task or None), ("reviewer", reviewer or None))
+              if v is not None}
+    rows_q, count_q = _list_statements(tuple(params))
     with engine.db.engine.connect() as conn:  # column rows, no ORM session: re-read after every 409
-        total = conn.scalar(select(func.count(Review.id)).where(where))
-        rows = conn.execute(select(*_REVIEW_COLS, Review.reverted_at, Review.reverted_by).where(where)
-                            .order_by(Review.id.desc()).limit(limit).offset(offset)).all()
+        rows = conn.execute(rows_q, {**params, "limit": limit, "offset": offset}).all()
+        # a first page that is not full holds everything: no need to count
+        total = len(rows) if offset == 0 and len(rows) < limit else conn.scalar(count_q, params)
     out = []
     for row in rows:
         d = _row_dict(row[:-2])
