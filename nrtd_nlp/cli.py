@@ -277,9 +277,10 @@ def link(all_records: bool = typer.Option(True, "--all/--new", help="recompute e
 @app.command()
 @guarded
 def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up | related"),
-          min_score: float = typer.Option(0.0, "--min-score"), limit: int = typer.Option(50),
+          min_score: Optional[float] = typer.Option(None, "--min-score"), limit: int = typer.Option(50),
           as_json: bool = typer.Option(False, "--json")):
-    """List links with their score and explanation."""
+    """List links with their score and explanation (by default duplicates, follow-ups and only strong
+    related links; --kind related or --min-score lists the others)."""
     from .services.links import list_links
 
     rows, total = list_links(_engine(), kind=kind, min_score=min_score, limit=limit)

@@ -224,3 +224,27 @@ def test_linking_new_records_matches_a_full_run(linked_engine):
     compute_links(linked_engine, [ids["t7"], ids["t3"]])
     part = {k: (x.kind, x.score) for k, x in _links(linked_engine).items()}
     assert part == full
+
+
+def test_default_lists_hide_weak_related_links(linked_engine):
+    from nrtd_nlp.services.links import list_links, strong_related
+
+    every, n_all = list_links(linked_engine, min_score=0.0, limit=1000)
+    related, n_rel = list_links(linked_engine, kind="related", limit=1000)
+    default, n_default = list_links(linked_engine, limit=1000)
+    cut = strong_related(linked_engine)
+    assert related and n_rel == len([x for x in every if x["kind"] == "related"])
+    assert {x["id"] for x in default} == {x["id"] for x in every if x["kind"] != "related" or x["score"] >= cut}
+    assert n_default < n_all  # the test store's related links are weaker than the cut
+    assert len(list_links(linked_engine, kind="related", min_score=0.99, limit=1000)[0]) <= len(related)
+
+
+def test_related_links_are_capped_per_record():
+    from nrtd_nlp.link.service import _cap_related
+
+    found = [("related", 1, j, 0.9 - j / 100, 0, False) for j in range(2, 8)] + [("duplicate", 1, 9, 0.7, 0, False)]
+    kept = _cap_related(found, 3)
+    assert [f[2] for f in kept if f[0] == "related"] == [2, 3, 4, 5, 6, 7]  # each is its other end's first
+    found += [("related", 2, 3, 0.5, 0, False), ("related", 2, 4, 0.4, 0, False), ("related", 3, 4, 0.3, 0, False)]
+    kept = {(f[1], f[2]) for f in _cap_related(found, 1)}
+    assert (1, 9) in kept and (1, 2) in kept and (3, 4) not in kept

@@ -27,6 +27,7 @@ from .scorer import CLASSES, PairScorer
 
 HUMAN = ("confirmed", "unlinked")
 MAX_GROUP = 25
+MAX_RELATED = 3  # related links stored per record: a link is kept if it is among the strongest 3 of either end
 CHUNK = 20_000
 
 
@@ -109,6 +110,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
         P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         centred_ok = engine.index.centering.fitted
+        found: list[tuple] = []
         for n, (a, b) in enumerate(pair_list):
             if (a, b) in human:
                 continue
@@ -134,6 +136,9 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                 kind, score = "related", p_rel
             else:
                 continue
+            found.append((kind, a, b, score, n, is_tr))
+        for kind, a, b, score, n, is_tr in _cap_related(found, MAX_RELATED):
+            ra, rb = recs[a], recs[b]
             same_rec = bool(ra.recommending_state) and ra.recommending_state == rb.recommending_state
             why = explain(kind, asks[ra.id], asks[rb.id], score, (float(cos[n, 0]), float(cos[n, 1])),
                           translation=is_tr, same_recommender=same_rec)
@@ -158,6 +163,20 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
                    n_groups, round(time.perf_counter() - t0, 2), scorer.agent)
+
+
+def _cap_related(found: list[tuple], cap: int) -> list[tuple]:
+    """Keep every duplicate/follows_up link, and a related link only while one of its records has
+    fewer than ``cap`` related links (strongest first): related links are context, not work."""
+    kept = [f for f in found if f[0] != "related"]
+    per: dict[int, int] = defaultdict(int)
+    for f in sorted((f for f in found if f[0] == "related"), key=lambda f: -f[3]):
+        _, a, b = f[:3]
+        if per[a] < cap or per[b] < cap:
+            kept.append(f)
+            per[a] += 1
+            per[b] += 1
+    return kept
 
 
 def _neighbours(engine: Engine, recs: dict, q_by_country: dict[str, list[int]], pools: dict[str, np.ndarray],

@@ -74,6 +74,12 @@ def per_class(y: np.ndarray, pred: np.ndarray) -> dict:
     return res
 
 
+# follow-up links are suggestions a person confirms: recall matters more than for same-session
+# duplicates, but a wrong follow-up link costs a person a reading: precision >= 0.85
+FOLLOWUP_MIN_PRECISION = 0.85
+RELATED_SHOWN_MIN_PRECISION = 0.85  # related links listed by default (the rest on request)
+
+
 def split_followups(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Even pair numbers tune the follow-up threshold; odd ones are kept for evaluation only."""
     calib = [r for r in rows if int(r["pair_id"][1:]) % 2 == 0]
@@ -86,7 +92,7 @@ def followup_head(embedder, tfidf, X_gold: np.ndarray, y_gold: np.ndarray, follo
     """A head for pairs across cycles, trained on the same-session gold pairs plus the calibration
     half of the follow-up pairs (follows_up counted as duplicate): cycle-2 texts restate cycle-1
     asks more loosely than States in one session repeat each other. Its threshold is the best F1
-    with precision >= 0.85 on out-of-fold probabilities of the calibration half."""
+    with precision >= FOLLOWUP_MIN_PRECISION on out-of-fold probabilities of the calibration half."""
     from sklearn.model_selection import StratifiedKFold
 
     rows, _ = split_followups(list(csv.DictReader(open(followups, encoding="utf-8"))))
@@ -99,10 +105,11 @@ def followup_head(embedder, tfidf, X_gold: np.ndarray, y_gold: np.ndarray, follo
         head = fit_head(np.vstack([X_gold, Xf[tr]]), np.concatenate([y_gold, yf[tr]]), FEATURES)
         p[te] = head.proba(Xf[te])[:, CLASSES.index("duplicate")]
     table = pr_table(yf == "duplicate", p)
-    ok = [r for r in table if r["precision"] >= 0.85] or table
+    ok = [r for r in table if r["precision"] >= FOLLOWUP_MIN_PRECISION] or table
     best = max(ok, key=lambda r: (r["f1"], r["threshold"]))
     head = fit_head(np.vstack([X_gold, Xf]), np.concatenate([y_gold, yf]), FEATURES)
-    return head, float(best["threshold"]), {"pairs": len(rows), "out_of_fold_at_threshold": best}
+    return head, float(best["threshold"]), {"pairs": len(rows), "min_precision": FOLLOWUP_MIN_PRECISION,
+                                             "out_of_fold_at_threshold": best, "out_of_fold_pr": table}
 
 
 def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
@@ -135,6 +142,10 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
     # related links are shown to people by the thousand: the best F1 with precision >= 0.8
     ok_rel = [r for r in rel_table if r["precision"] >= 0.8] or rel_table
     t_rel = max(ok_rel, key=lambda r: (r["f1"], r["threshold"]))["threshold"]
+    # related links listed by default: the lowest threshold with cross-validated precision >= 0.85
+    shown = [r["threshold"] for r in rel_table if r["threshold"] >= t_rel
+             and r["precision"] >= RELATED_SHOWN_MIN_PRECISION]
+    t_shown = min(shown) if shown else max(t_rel, 0.8)
     best_p_at_r90 = max([r["precision"] for r in table if r["recall"] >= 0.9] or [0.0])
     full = fit_head(X, y, FEATURES)
     t_fu, fu_info, fu_head = t_dup, None, None
@@ -151,7 +162,8 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
                           "cross_lingual_pairs": {"source": "corpora/sdg/sdg_targets.csv", "pairs": int(len(ys)),
                                                   "sha256": _sha(_sdg_path())}},
         "libraries": {lib: metadata.version(lib) for lib in LIBS if _installed(lib)} | {"python": platform.python_version()},
-        "thresholds": {"duplicate": float(t_dup), "related": float(t_rel), "follows_up": float(t_fu)},
+        "thresholds": {"duplicate": float(t_dup), "related": float(t_rel), "follows_up": float(t_fu),
+                       "related_shown": float(t_shown)},
         "follows_up_calibration": fu_info and {"gold": Path(followups).name, "sha256": _sha(followups),
                                                "half": "even pair ids", **fu_info},
         "heads": {"full": "same language, same cycle", "cross": "different languages",

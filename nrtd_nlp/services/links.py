@@ -17,15 +17,40 @@ def _brief(r: Recommendation) -> dict:
             "recommending_state": r.recommending_state, "cycle": r.cycle, "session": r.session}
 
 
-def list_links(engine: Engine, *, kind: str | None = None, min_score: float = 0.0, limit: int = 50,
+STRONG_RELATED = 0.8  # fallback when the scorer's manifest names none
+
+
+def strong_related(engine: Engine) -> float:
+    """The score from which a related link is listed by default: the scorer's ``related_shown``
+    threshold (cross-validated precision >= 0.85 when trained), else 0.8."""
+    import json
+    from importlib.resources import files
+    from pathlib import Path
+
+    folder = engine.settings.link_model_dir or Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
+    try:
+        meta = json.loads((Path(folder) / "manifest.json").read_text())
+        return float(meta["thresholds"].get("related_shown", STRONG_RELATED))
+    except (OSError, ValueError, KeyError):
+        return STRONG_RELATED
+
+
+def list_links(engine: Engine, *, kind: str | None = None, min_score: float | None = None, limit: int = 50,
                offset: int = 0) -> tuple[list[dict], int]:
+    """Links best first. By default (no kind, no min_score) duplicates and follow-ups, and only the
+    strong related links (see ``strong_related``): the rest are listed with ``kind="related"`` or an
+    explicit ``min_score``. Confirmed links are always listed."""
     if kind and kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", field="kind")
-    if not 0 <= min_score <= 1:
+    if min_score is not None and not 0 <= min_score <= 1:
         raise InputError("min-score must be between 0 and 1", field="min_score")
-    q = select(Link).where(Link.status != "unlinked", (Link.score >= min_score) | (Link.status == "confirmed"))
+    q = select(Link).where(Link.status != "unlinked")
     if kind:
         q = q.where(Link.kind == kind)
+    if min_score is not None or kind:
+        q = q.where((Link.score >= (min_score or 0.0)) | (Link.status == "confirmed"))
+    else:
+        q = q.where((Link.kind != "related") | (Link.score >= strong_related(engine)) | (Link.status == "confirmed"))
     with engine.db.session() as s:
         total = s.scalar(select(func.count()).select_from(q.subquery()))
         rows = s.scalars(q.order_by(Link.score.desc(), Link.id).limit(limit).offset(offset)).all()

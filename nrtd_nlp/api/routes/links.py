@@ -20,9 +20,11 @@ def duplicates(engine=Depends(get_engine), country: Optional[str] = None,
 
 
 @router.get("/links")
-def links(engine=Depends(get_engine), kind: Optional[str] = None, min_score: float = Query(0.0, ge=0, le=1),
+def links(engine=Depends(get_engine), kind: Optional[str] = None,
+          min_score: Optional[float] = Query(None, ge=0, le=1),
           limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
-    """Links (duplicate, follows_up, related), best first, with explanations."""
+    """Links best first, with explanations. By default duplicates, follow-ups and only strong related
+    links; `kind=related` or a `min_score` lists the others."""
     data, count = list_links(engine, kind=kind, min_score=min_score, limit=limit, offset=offset)
     return {"data": data, "count": count}
 
