@@ -3,6 +3,7 @@
     python -m evaluation.tags upr-issues      # shipped bundle (sessions 1-16) on sessions 17-18
     python -m evaluation.tags action          # idem, UPR Info action category
     python -m evaluation.tags sdg             # uhri-multilingual: 5-fold, train English, test 6 languages
+    python -m evaluation.tags sdg-targets     # idem, SDG targets: prototypes calibrated on English folds
     python -m evaluation.tags uhri-themes     # thematic lists: train cycle 2, test cycle 3 (+ zero-shot)
     python -m evaluation.tags affected-groups # idem
     python -m evaluation.tags all --out evaluation/results
@@ -75,14 +76,14 @@ def shipped(engine, task: str, only: str, sample: int | None) -> dict:
     return evaluate_task(engine, task, UPR, only=only)
 
 
-def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=True) -> dict:
+def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=True, label_rows=True) -> dict:
     """Train a Tagger on ``train`` (Annotated subset) and report on ``test``; zero-shot alongside."""
     from nrtd_nlp.classify.labels import load_labels
     from nrtd_nlp.classify.metrics import label_matrix, tagging_report
     from nrtd_nlp.classify.reference import reference_centering
     from nrtd_nlp.classify.tagger import Tagger
     from nrtd_nlp.embed.views import preferred_view
-    from nrtd_nlp.services.tag_training import vectors_for
+    from nrtd_nlp.services.tag_training import TASK_PARAMS, label_text_rows, vectors_for
 
     labels = load_labels(task)
     view = preferred_view(engine.embedder, engine.settings.tag_view)  # the part the product's taggers read
@@ -96,8 +97,10 @@ def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=Tru
     Xte = cen.transform(view.take(vectors_for(engine, te_texts)), te_langs)
     ids = [lid for lid in labels.ids if any(lid in ls for ls in tr_labels)]
     names = {lab.id: lab.name() for lab in labels.labels}
+    spec = TASK_PARAMS.get(task, {}).get("label_texts")  # as the product trains it
+    extra = label_text_rows(engine, task, labels, ids, view, cen, spec) if label_rows else None
     model = Tagger(task, ids, text_blocks=text_blocks, max_features=20000, C_text=10.0, C_emb=4.0)
-    model.fit(tr_texts, Xtr, label_matrix(tr_labels, ids), tr_langs)
+    model.fit(tr_texts, Xtr, label_matrix(tr_labels, ids), tr_langs, extra=extra)
     P = model.predict_proba(te_texts, Xte, te_langs)
     D = model.decide(P)
     D[np.arange(len(P)), P.argmax(1)] = True
@@ -179,6 +182,56 @@ def sdg(engine, sample: int | None, folds: int = 5) -> dict:
             "records": len(groups), "last_fold": reports[-1]}
 
 
+def sdg_targets(engine, sample: int | None, folds: int = 5) -> dict:
+    """SDG targets: label-text prototypes calibrated on English records of 4 folds, tested on all six
+    language versions of the fifth (as ``nrtd train sdg_target`` builds the shipped model)."""
+    from nrtd_nlp.classify.datasets import load_annotated
+    from nrtd_nlp.classify.labels import load_labels
+    from nrtd_nlp.classify.metrics import label_matrix, tagging_report
+    from nrtd_nlp.classify.reference import reference_centering
+    from nrtd_nlp.classify.zeroshot import ZeroShotTagger
+    from nrtd_nlp.embed.views import preferred_view
+    from nrtd_nlp.services.tag_training import vectors_for
+
+    labels = load_labels("sdg_target")
+    data = load_annotated(UHRI, "sdg_target", labels)
+    view = preferred_view(engine.embedder, engine.settings.tag_view)
+    cen = reference_centering(view.encoder, engine.settings.cache_dir)
+    det = engine.detector
+    zs = ZeroShotTagger("sdg_target", labels).fit(lambda t: cen.transform(view.encode(t), [det.detect(x)[0] for x in t]))
+    langs = [det.detect(t, h)[0] for t, h in zip(data.texts, data.languages)]
+    X = cen.transform(view.take(vectors_for(engine, data.texts)), langs)
+    Y = label_matrix(data.labels, labels.ids)
+    groups = sorted({r.translation_group for r in data.records})
+    groups = [groups[i] for i in _sample(list(range(len(groups))), sample)]
+    fold_of = {g: f for g, f in zip(groups, np.random.RandomState(0).permutation(len(groups)) % folds)}
+    fold = np.array([fold_of.get(r.translation_group, -1) for r in data.records])
+    en = np.array([x == "en" for x in data.languages])
+    P = np.zeros(Y.shape, np.float32)
+    D = np.zeros(Y.shape, bool)
+    raw = zs.predict_proba(None, X, None)  # uncalibrated relevance, for top-1 without calibration
+    for f in range(folds):
+        tr, te = (fold != f) & (fold >= 0) & en, fold == f
+        zs.calibrated_ = False
+        zs.calibrate(X[tr], Y[tr])
+        P[te] = zs.predict_proba(None, X[te], None)
+        D[te] = zs.decide(P[te])
+    keep = fold >= 0
+    D[np.arange(len(P)), P.argmax(1)] |= keep  # the best target is always shown
+    names = {lab.id: lab.name() for lab in labels.labels}
+    rep = tagging_report(P[keep], D[keep], Y[keep], labels.ids, names=names)
+    by_lang = _by_language(P[keep], D[keep], Y[keep], labels.ids, [x for x, k in zip(data.languages, keep) if k])
+    Dr = np.zeros_like(D)
+    Dr[np.arange(len(raw)), raw.argmax(1)] = True
+    raw_by_lang = _by_language(raw[keep], Dr[keep], Y[keep], labels.ids,
+                               [x for x, k in zip(data.languages, keep) if k])
+    return {"protocol": f"{folds}-fold by record: calibrate on English, test all languages",
+            "top1_in_gold_by_language": {k: v["top1_in_gold"] for k, v in by_lang.items()},
+            "micro_f1_by_language": {k: v["micro_f1"] for k, v in by_lang.items()},
+            "uncalibrated_top1_by_language": {k: v["top1_in_gold"] for k, v in raw_by_lang.items()},
+            "records": int(keep.sum() // 6) if keep.any() else 0, **rep}
+
+
 def run(protocol: str, engine, sample: int | None) -> dict:
     if protocol == "upr-issues":
         res = shipped(engine, "upr_issue", "session=17,18", sample)
@@ -186,6 +239,8 @@ def run(protocol: str, engine, sample: int | None) -> dict:
         res = shipped(engine, "action_category", "session=17,18", sample)
     elif protocol == "sdg":
         res = sdg(engine, sample)
+    elif protocol == "sdg-targets":
+        res = sdg_targets(engine, sample)
     elif protocol == "uhri-themes":
         res = thematic(engine, "uhri_theme", sample)
     elif protocol == "affected-groups":
@@ -201,6 +256,9 @@ def summary_line(protocol: str, res: dict) -> str:
     if protocol == "sdg":
         return (f"sdg: top-1 in gold {res['top1_in_gold_by_language']} (zero-shot "
                 f"{res['zero_shot_top1_by_language']}), max gap below English {res['max_gap_below_english']}")
+    if protocol == "sdg-targets":
+        return (f"sdg-targets: top-1 in gold {res['top1_in_gold_by_language']} (uncalibrated "
+                f"{res['uncalibrated_top1_by_language']}), micro-F1 {res['micro']['f1']}, ECE {res['calibration']['ece']}")
     if "supervised" in res:
         s = res["supervised"]
         return (f"{protocol}: supervised micro-F1 {s['micro']['f1']} macro-F1 {s['macro_f1']} top-1 "
@@ -212,7 +270,8 @@ def summary_line(protocol: str, res: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("protocol", choices=["upr-issues", "action", "sdg", "uhri-themes", "affected-groups", "all"])
+    ap.add_argument("protocol", choices=["upr-issues", "action", "sdg", "sdg-targets", "uhri-themes", "affected-groups",
+                                           "all"])
     ap.add_argument("--home", help="store that caches the vectors (default $NRTD_HOME)")
     ap.add_argument("--embedder", help="embedder (default NRTD_EMBEDDER)")
     ap.add_argument("--sample", type=int, help="keep N test records")
@@ -222,7 +281,7 @@ def main(argv=None) -> int:
         print("../shared/corpora is not present", file=sys.stderr)
         return 2
     engine = _engine(a.home, a.embedder)
-    protocols = ["upr-issues", "action", "sdg", "uhri-themes", "affected-groups"] if a.protocol == "all" else [a.protocol]
+    protocols = ["upr-issues", "action", "sdg", "sdg-targets", "uhri-themes", "affected-groups"] if a.protocol == "all" else [a.protocol]
     for p in protocols:
         res = run(p, engine, a.sample)
         print(summary_line(p, res), flush=True)

@@ -75,8 +75,12 @@ class Tagger:
 
     def fit(self, texts: list[str], X: np.ndarray, Y, languages: list[str | None], *,
             val_mask: np.ndarray | None = None, sample_weight: np.ndarray | None = None,
-            progress=None) -> "Tagger":
-        """``Y``: (n, L) 0/1 (multi-label) or (n,) label indices (single-label)."""
+            progress=None, extra: tuple | None = None) -> "Tagger":
+        """``Y``: (n, L) 0/1 (multi-label) or (n,) label indices (single-label).
+
+        ``extra``: ``(texts, X, Y, weight)``, rows that describe the labels themselves (names,
+        keywords, descriptions in several languages). They join the training part only, at
+        ``weight``, and never the validation part or the choice of the text head's languages."""
         texts = list(texts)
         X = np.asarray(X, np.float32)
         Y = self._targets(Y)
@@ -90,6 +94,18 @@ class Tagger:
             val_mask = np.zeros(n, bool)
             val_mask[rng.permutation(n)[:k]] = True
         val_mask = np.asarray(val_mask, bool)
+        self.n_label_rows_ = 0
+        if extra is not None and len(extra[0]):
+            e_texts, e_X, e_Y, weight = extra
+            m = len(e_texts)
+            base = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+            sample_weight = np.concatenate([base, np.full(m, float(weight))])
+            texts = texts + list(e_texts)
+            X = np.vstack([X, np.asarray(e_X, np.float32)])
+            Y = np.concatenate([Y, self._targets(e_Y)])
+            langs = np.concatenate([langs, np.full(m, "und")])
+            val_mask = np.concatenate([val_mask, np.zeros(m, bool)])
+            self.n_label_rows_ = m
         tr = ~val_mask
         if val_mask.sum() < 10 or tr.sum() < 10:
             raise ValueError("too little data to hold out a validation part (need 10 records on each side)")
@@ -105,7 +121,7 @@ class Tagger:
         self._tune(Pt, Pe, Yv, langs[val_mask])
         say("refit heads (all data)", 2, 3)
         self.features_, self.text_head_, self.emb_head_ = self._fit_heads(texts, X, Y, sample_weight)
-        self.n_train_ = n
+        self.n_train_ = n  # annotated records (label rows not counted)
         say("done", 3, 3)
         return self
 

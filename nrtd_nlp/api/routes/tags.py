@@ -4,9 +4,11 @@ stored records as suggestions)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Optional
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from ...services.tags import MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, suggest_records
@@ -37,15 +39,16 @@ class SuggestIn(BaseModel):
 
 
 @router.post("/tag")
-def post_tag(body: TagIn, engine=Depends(get_engine)) -> dict:
+async def post_tag(body: TagIn, engine=Depends(get_engine)):
     """Suggested tags with calibrated scores; ``asserted`` marks those above the label's threshold and
     ``abstain`` says the model is not sure of any. Nothing is stored. Concurrent requests are
     tagged together in micro-batches (services.tag_batching)."""
     texts = [body.text] if body.text is not None else list(body.texts or [])
     tasks = check_tag_request(engine, texts, body.tasks, body.top_k)
     langs = detect_languages(engine, texts, [body.language] * len(texts) if body.language else None)
-    data = engine.tag_batcher.tag(texts, langs, tasks, body.top_k)
-    return {"data": data, "count": len(data)}
+    # awaited, not blocking a worker thread: the batcher's thread does the work
+    data = await asyncio.wait_for(asyncio.wrap_future(engine.tag_batcher.submit(texts, langs, tasks, body.top_k)), 120)
+    return JSONResponse({"data": data, "count": len(data)})  # plain JSON types already: no re-encoding
 
 
 @router.get("/taggers")
