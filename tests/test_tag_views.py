@@ -126,3 +126,18 @@ def country_engine_for_batch(engine):
         "water,Drinking water,drinking water|sanitation\nschool,Schooling,primary school|education\n"
         "poverty,Poverty,poverty|social protection\n", encoding="utf-8")
     return engine
+
+
+@pytest.mark.slow  # embeds ~1,500 label texts and the UHRI records with the test model
+def test_sdg_targets_train_as_calibrated_zero_shot(engine):
+    """sdg_target has 169 labels and few annotated records: training calibrates the label-text
+    prototypes' scores on the records instead of fitting a head per target."""
+    uhri = shared_file("uhri-multilingual/uhri_multilingual_dev.csv")
+    res = train_task(engine, "sdg_target", uhri, languages=["en"])
+    lt = engine.taggers.get("sdg_target")
+    assert lt.model.kind == "zero-shot" and lt.calibrated and lt.agent == res["model"]
+    assert lt.manifest["training"]["records"] == res["records"] > 50
+    out = tag_texts(engine, ["By 2030, eradicate extreme poverty for all people everywhere"], tasks=["sdg_target"])
+    tags = out[0]["tags"]["sdg_target"]
+    assert tags["calibrated"] is True and all(0.0 <= t["score"] <= 1.0 for t in tags["tags"])
+    assert tags["tags"][0]["id"].startswith("1.")  # the target's own text lands in goal 1

@@ -142,9 +142,9 @@ def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, 
 def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mask, training: dict,
                   out: Path | None, progress=None, params: dict | None = None) -> dict:
     multilabel = task not in SINGLE_LABEL
-    if {**TASK_PARAMS.get(task, {}), **(params or {})}.get("zero_shot"):
-        p = {**TASK_PARAMS.get(task, {}), **(params or {})}
-        view = preferred_view(engine.embedder, p.get("view") or engine.settings.tag_view)
+    params = {**TASK_PARAMS.get(task, {}), **(params or {})}
+    view = preferred_view(engine.embedder, params.pop("view", None) or engine.settings.tag_view)
+    if params.pop("zero_shot", False):
         return _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, training=training,
                                     out=out, view=view)
     ids = [lid for lid in labels.ids if any(lid in ls for ls in label_lists)]
@@ -153,8 +153,6 @@ def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mas
     Y = label_matrix(label_lists, ids)
     if not multilabel:
         Y = Y.argmax(1)
-    params = {**TASK_PARAMS.get(task, {}), **(params or {})}
-    view = preferred_view(engine.embedder, params.pop("view", None) or engine.settings.tag_view)
     spec = params.pop("label_texts", None)
     centering = reference_centering(view.encoder, engine.settings.cache_dir)
     X = centering.transform(view.take(V), langs)
