@@ -48,13 +48,22 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
+    """Peak RSS of the server: the process and its children (the workers, with --workers > 1)."""
+    total, seen = 0.0, False
+    pids = [pid]
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        pids += [int(x) for x in open(f"/proc/{pid}/task/{pid}/children").read().split()]
     except OSError:
         pass
-    return float("nan")
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+                    seen = True
+        except OSError:
+            pass
+    return total if seen else float("nan")
 
 
 def _client(base: str, headers: dict, mine: list[str], tasks, deadline: float) -> tuple[list[float], list]:
@@ -77,6 +86,7 @@ def main() -> None:
     ap.add_argument("--embedder", default=os.environ.get("NRTD_EMBEDDER", "e5-use"))
     ap.add_argument("--tasks", default="all", help="comma-separated tasks, or all")
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (as `nrtd serve --workers`)")
     a = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -91,7 +101,8 @@ def main() -> None:
     port = free_port()
     env = dict(os.environ, NRTD_HOME=str(home), NRTD_EMBEDDER=a.embedder)
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "nrtd_nlp.api.main:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                             "--workers", str(a.workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     tasks = None if a.tasks == "all" else a.tasks.split(",")
     headers = {"Authorization": f"Bearer {key}"}

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     link_on_import: bool = Field(default=True, description="compute links for imported records")
     link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
     tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
+    warm_taggers: bool = Field(default=True, description="load every tagger when the server starts (a task "
+                               "without a bundle for this embedder builds its zero-shot prototypes then)")
     tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")

@@ -49,7 +49,7 @@ def server(tmp_path_factory, test_embedder):
     port = _free_port()
     env = dict(os.environ, NRTD_HOME=str(settings.home), NRTD_CACHE_DIR=str(settings.cache_dir),
                NRTD_EMBEDDER="minilm-test", NRTD_LINK_ON_IMPORT="false", NRTD_TAG_ON_IMPORT="false",
-               OMP_NUM_THREADS="1")
+               NRTD_WARM_TAGGERS="false", OMP_NUM_THREADS="1")
     log = open(root / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "nrtd_nlp.api.main:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

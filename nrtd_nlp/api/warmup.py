@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def warm_up(app, engine) -> None:
-    """Build route contexts, compile the review path's statements, open pooled connections, freeze the GC."""
+    """Build route contexts, compile the review path's statements, open pooled connections, load the
+    taggers, freeze the GC."""
     scope = {"type": "http", "path": "/__warm_up__/", "method": "GET", "headers": [], "query_string": b"",
              "root_path": "", "app": app}
     for route in app.router.routes:  # a path no route has: every router builds its contexts and says no
@@ -32,5 +33,12 @@ def warm_up(app, engine) -> None:
         warm_statements(engine)
     except Exception:  # noqa: BLE001 - e.g. a database that is not reachable yet: requests will say so
         log.warning("warm-up of the review statements failed", exc_info=True)
+    try:  # load every task's tagger bundle now, not on a client's first request (each worker process has its own)
+        from ..services.tags import tag_texts
+
+        if engine.settings.warm_taggers:
+            tag_texts(engine, ["Ratify the Convention against Torture"])
+    except Exception:  # noqa: BLE001 - a tagger that cannot load says so on its own requests
+        log.warning("warm-up of the taggers failed", exc_info=True)
     gc.collect()
     gc.freeze()
