@@ -188,17 +188,13 @@ def sdg_targets(engine, sample: int | None, folds: int = 5) -> dict:
     from nrtd_nlp.classify.datasets import load_annotated
     from nrtd_nlp.classify.labels import load_labels
     from nrtd_nlp.classify.metrics import label_matrix, tagging_report
-    from nrtd_nlp.classify.reference import reference_centering
-    from nrtd_nlp.classify.zeroshot import ZeroShotTagger
-    from nrtd_nlp.embed.views import preferred_view
     from nrtd_nlp.services.tag_training import vectors_for
+    from nrtd_nlp.services.tags import fit_zero_shot
 
     labels = load_labels("sdg_target")
     data = load_annotated(UHRI, "sdg_target", labels)
-    view = preferred_view(engine.embedder, engine.settings.tag_view)
-    cen = reference_centering(view.encoder, engine.settings.cache_dir)
+    zs, cen, view = fit_zero_shot(engine, "sdg_target", labels)  # as `nrtd train sdg_target` builds it
     det = engine.detector
-    zs = ZeroShotTagger("sdg_target", labels).fit(lambda t: cen.transform(view.encode(t), [det.detect(x)[0] for x in t]))
     langs = [det.detect(t, h)[0] for t, h in zip(data.texts, data.languages)]
     X = cen.transform(view.take(vectors_for(engine, data.texts)), langs)
     Y = label_matrix(data.labels, labels.ids)

@@ -23,7 +23,7 @@ from ..embed.views import preferred_view
 from ..errors import InputError
 from ..ingest.records import text_hash
 from ..store.models import AuditEvent, EmbeddingCache, Recommendation, Review
-from .tags import SINGLE_LABEL, local_dir
+from .tags import SINGLE_LABEL, fit_zero_shot, local_dir
 
 
 # Per-task feature choices. Character n-grams help issues (+0.8 micro-F1, sessions 1-14 -> 15-16);
@@ -114,13 +114,7 @@ def label_text_rows(engine, task: str, labels, ids: list[str], view, centering, 
 def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, training: dict,
                          out: Path | None, view) -> dict:
     """A zero-shot tagger (label-text prototypes) whose scores are calibrated on annotated records."""
-    from ..classify.zeroshot import ZeroShotTagger
-
-    multilabel = task not in SINGLE_LABEL
-    centering = reference_centering(view.encoder, engine.settings.cache_dir)
-    det = engine.detector
-    model = ZeroShotTagger(task, labels, multilabel=multilabel).fit(
-        lambda ts: centering.transform(view.encode(ts), [det.detect(t)[0] for t in ts]))
+    model, centering, view = fit_zero_shot(engine, task, labels, view)
     X = centering.transform(view.take(V), langs)
     model.calibrate(X, label_matrix(label_lists, labels.ids))
     digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()

@@ -53,6 +53,17 @@ def local_dir(engine) -> Path:
     return engine.settings.home / "models" / "taggers"
 
 
+def fit_zero_shot(engine, task: str, labels: LabelSet, view: EmbeddingView | None = None):
+    """(model, centering, view): label-text prototypes in ``view`` (default: the taggers' preferred
+    part of the engine's embedding), language-centred with the reference means."""
+    view = view or preferred_view(engine.embedder, engine.settings.tag_view)
+    centering = reference_centering(view.encoder, engine.settings.cache_dir)
+    det = engine.detector
+    model = ZeroShotTagger(task, labels, multilabel=task not in SINGLE_LABEL).fit(
+        lambda texts: centering.transform(view.encode(texts), [det.detect(t)[0] for t in texts]))
+    return model, centering, view
+
+
 class TagModels:
     def __init__(self, engine):
         self.engine = engine
@@ -107,15 +118,7 @@ class TagModels:
         return self._build_zero_shot(task, labels)
 
     def _build_zero_shot(self, task: str, labels: LabelSet) -> LoadedTagger:
-        view = preferred_view(self.engine.embedder, self.engine.settings.tag_view)
-        centering = reference_centering(view.encoder, self.engine.settings.cache_dir)
-        det = self.engine.detector
-
-        def encode(texts):
-            langs = [det.detect(t)[0] for t in texts]
-            return centering.transform(view.encode(texts), langs)
-
-        model = ZeroShotTagger(task, labels, multilabel=task not in SINGLE_LABEL).fit(encode)
+        model, centering, view = fit_zero_shot(self.engine, task, labels)
         manifest = {"name": f"{task}-zeroshot", "version": labels.fingerprint()[:8], "embedder": view.model_id,
                     "engine_embedder": self.engine.embedder.model_id,
                     "labels_fingerprint": labels.fingerprint(), "label_files": labels.origin,
