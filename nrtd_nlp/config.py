@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
     warm_taggers: bool = Field(default=True, description="load every tagger when the server starts (a task "
                                "without a bundle for this embedder builds its zero-shot prototypes then)")
+    tag_process: bool = Field(default=True, description="the API server tags POST /v1/tag micro-batches in a "
+                              "child process of its own (two cores busy instead of one; services/tag_process.py)")
     tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")

@@ -25,6 +25,13 @@ class NrtdError(Exception):
     def __str__(self) -> str:  # one line, field first when known
         return f"{self.field}: {self.message}" if self.field else self.message
 
+    def __reduce__(self):  # keeps field and code across processes (the tagging process, services/tag_process.py)
+        return _rebuild, (type(self), self.message, self.field, self.code)
+
+
+def _rebuild(cls, message, field, code):
+    return cls(message, field=field, code=code)
+
 
 class InputError(NrtdError):
     """The caller sent something we cannot use (bad file, missing column, empty text…)."""

@@ -24,6 +24,7 @@ def create_app(engine=None) -> FastAPI:
 
             app.state.engine = Engine()
             app.state.engine.index  # load the model and the index once, before the first request
+            getattr(app.state.engine.embedder, "warm", lambda: None)()  # models load lazily elsewhere
             from .warmup import warm_up  # route contexts, SQL statements, pooled connections; gc.freeze()
 
             warm_up(app, app.state.engine)

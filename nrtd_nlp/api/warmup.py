@@ -33,11 +33,10 @@ def warm_up(app, engine) -> None:
         warm_statements(engine)
     except Exception:  # noqa: BLE001 - e.g. a database that is not reachable yet: requests will say so
         log.warning("warm-up of the review statements failed", exc_info=True)
-    try:  # load every task's tagger bundle now, not on a client's first request (each worker process has its own)
-        from ..services.tags import tag_texts
-
+    try:  # load every task's tagger bundle now, not on a client's first request (each worker process has its own,
+        # in its tagging process when there is one: services/tag_process.py)
         if engine.settings.warm_taggers:
-            tag_texts(engine, ["Ratify the Convention against Torture"])
+            engine.tag_batcher.warm(engine.taggers.tasks())
     except Exception:  # noqa: BLE001 - a tagger that cannot load says so on its own requests
         log.warning("warm-up of the taggers failed", exc_info=True)
     gc.collect()

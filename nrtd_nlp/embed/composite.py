@@ -72,6 +72,10 @@ class ConcatEmbedder:
     def model(self):  # the first part's tokenizer is the one benchmarks count tokens with
         return self.parts[0].model
 
+    def warm(self) -> None:
+        for p in self.parts:
+            getattr(p, "warm", lambda: None)()
+
     @property
     def prefix(self) -> str:
         return getattr(self.parts[0], "prefix", "")

@@ -35,28 +35,72 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        _set_threads(threads)
+        self.threads = threads
+        self._model = None
+        self.dim = self._configured_dim()
+        if self.dim is None:  # not readable from the folder: load now to ask the model
+            self.dim = int(self._dimension(self.model))
+
+    def _configured_dim(self) -> int | None:
+        """The output size written in the folder (pooling config, no Dense layer after it), so the model
+        itself loads only on the first ``encode``: a process that only tags (it reads the USE-m3 part)
+        never pays e5's ~450 MB and 2-3 s."""
+        import json
+
+        try:
+            modules = json.loads((self.path / "modules.json").read_text())
+            if any("Dense" in m.get("type", "") for m in modules):
+                return None
+            pooling = next(m for m in modules if m.get("type", "").endswith("Pooling"))
+            cfg = json.loads((self.path / pooling["path"] / "config.json").read_text())
+            return int(cfg["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError, StopIteration, TypeError):
+            return None
+
+    @staticmethod
+    def _dimension(model) -> int:
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self):
+        _set_threads(self.threads)  # imports torch: only when the model is needed
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            self.model = SentenceTransformer(str(self.path), device="cpu")
+            model = SentenceTransformer(str(self.path), device="cpu")
         except Exception as e:  # a broken or missing folder: say which
             raise ModelUnavailable(f"cannot load sentence-transformers model at {self.path}: {e}") from e
-        self.model.eval()
-        if quantize == "int8":
+        model.eval()
+        if self.quantize == "int8":
             import torch
 
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8,
+                torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                        inplace=True)
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        if getattr(self, "dim", None) is not None and self._dimension(model) != self.dim:
+            raise ModelUnavailable(f"the model at {self.path} gives {self._dimension(model)}-d vectors, "
+                                   f"its folder says {self.dim}")
+        return model
+
+    def warm(self) -> None:
+        """Load the model now (a server does, before its first request)."""
+        self.model  # noqa: B018
 
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         texts = [self.prefix + t for t in texts]

@@ -22,6 +22,7 @@ class Engine:
         self.settings.ensure_dirs()
         self.db = database or Database(self.settings.db_url)
         self._embedder = embedder
+        self._embedder_given = embedder is not None  # a model object (tests): a child process could not rebuild it
         self._index = None
         self._detector = None
         self._segmenter = None
@@ -139,7 +140,12 @@ class Engine:
         if getattr(self, "_tag_batcher", None) is None:
             from .tag_batching import TagBatcher
 
-            self._tag_batcher = TagBatcher(self)
+            runner = None
+            if self.settings.tag_process and not self._embedder_given:
+                from .tag_process import TagProcess
+
+                runner = TagProcess(self.settings)
+            self._tag_batcher = TagBatcher(self, runner=runner)
         return self._tag_batcher
 
     def close(self) -> None:

@@ -6,6 +6,9 @@ hands each request its own rows. A lone request waits for nothing (the worker pi
 under load, requests that arrive while a batch runs form the next batch. Embedding and the heads
 cost far less per text in a batch (one text: ~5 ms to embed; ten texts: ~25 ms), so throughput
 grows with the load instead of the queue.
+
+In the API server the batches are tagged in a child process (``tag_process.TagProcess``), so request
+handling and tagging run on both cores instead of taking turns on one interpreter lock.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ class _Job:
 
 
 class TagBatcher:
-    def __init__(self, engine, *, max_texts: int = 256):
+    def __init__(self, engine, *, max_texts: int = 256, runner=None):
+        """``runner``: where batches are tagged, e.g. a ``tag_process.TagProcess``; default this process."""
         self.engine = engine
         self.max_texts = max_texts
+        self.runner = runner
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -47,12 +52,21 @@ class TagBatcher:
     def tag(self, texts, langs, tasks, top_k, timeout: float = 60.0) -> list[dict]:
         return self.submit(texts, langs, tasks, top_k).result(timeout)
 
+    def warm(self, tasks: list[str]) -> None:
+        """Load every tagger before the first request (in the tagging process, when there is one)."""
+        if self.runner is not None:
+            self.runner.warm(tasks)
+        else:
+            tag_validated(self.engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
+
     def close(self) -> None:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 self._queue.put(None)
                 self._thread.join(10)
             self._thread = None
+        if self.runner is not None:
+            self.runner.close()
 
     def _ensure_worker(self) -> None:
         with self._lock:
@@ -93,7 +107,10 @@ class TagBatcher:
         texts = [t for job in group for t in job.texts]
         langs = [lang for job in group for lang in job.langs]
         try:
-            rows = tag_validated(self.engine, texts, langs, tasks, top_k)
+            if self.runner is not None:
+                rows = self.runner.tag(texts, langs, tasks, top_k)
+            else:
+                rows = tag_validated(self.engine, texts, langs, tasks, top_k)
         except BaseException as e:  # every waiting request gets the error, none hangs
             for job in group:
                 job.future.set_exception(e)
