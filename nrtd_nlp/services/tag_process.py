@@ -28,10 +28,13 @@ def _child_main(conn, settings_json: str) -> None:
     """The child: build the engine, then answer (name, args) messages until the pipe closes."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from ..config import Settings
+    from ..store.db import Database
     from .context import Engine
     from .tags import tag_validated
 
-    engine = Engine(Settings.model_validate_json(settings_json))
+    settings = Settings.model_validate_json(settings_json)
+    # tagging reads no table: no migration check from the child (the server has done it)
+    engine = Engine(settings, database=Database(settings.db_url, auto_migrate=False))
     while True:
         try:
             name, args = conn.recv()
