@@ -96,11 +96,17 @@ def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: di
                      "abstain_below": getattr(model, "abstain_below_", None),
                      "zero_shot_weight": getattr(model, "zero_shot_weight_", 0.0),
                      "params": {"C_text": model.C_text, "C_emb": model.C_emb, "text_blocks": list(model.text_blocks),
-                                "max_features": model.max_features}})
+                                "max_features": model.max_features, "text_loss": model.text_loss,
+                                "extra_heads": [list(h) for h in model.extra_heads], "stack_C": model.stack_C,
+                                "threshold_shrink": model.threshold_shrink}})
+        if getattr(model, "stacker_", None) is not None:
+            arrays.update(model.stacker_.to_arrays("stack"))
         if model.text_head_ is not None:
             fmeta, farr = model.features_.to_state()
             arrays.update(farr)
             arrays.update(model.text_head_.to_arrays("text", half=True))
+            for k, h in enumerate(getattr(model, "extra_heads_", ())):
+                arrays.update(h.to_arrays(f"text{k + 1}", half=True))
             (tmp / "features.json").write_text(json.dumps(fmeta, ensure_ascii=False), encoding="utf-8")
     np.savez_compressed(tmp / "arrays.npz", **arrays)
     meta.update(manifest)
@@ -144,14 +150,20 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
         return zs, centering, meta
     p = meta.get("params", {})
     m = Tagger(meta["task"], meta["labels"], multilabel=meta["multilabel"], text_blocks=tuple(p.get("text_blocks", ())),
-               max_features=p.get("max_features", 60000), C_text=p.get("C_text", 0), C_emb=p.get("C_emb", 0))
+               max_features=p.get("max_features", 60000), C_text=p.get("C_text", 0), C_emb=p.get("C_emb", 0),
+               text_loss=p.get("text_loss", "log"), extra_heads=tuple(p.get("extra_heads", ())),
+               stack_C=p.get("stack_C", 0.0), threshold_shrink=p.get("threshold_shrink", 0.0))
     m.emb_head_ = LinearHead.from_arrays(arrays, "emb", multilabel=meta["multilabel"])
     m.text_head_ = None
     m.features_ = None
     if (folder / "features.json").is_file():
         fmeta = json.loads((folder / "features.json").read_text(encoding="utf-8"))
         m.features_ = TextFeatures.from_state(fmeta, arrays)
-        m.text_head_ = LinearHead.from_arrays(arrays, "text", multilabel=meta["multilabel"])
+        m.text_head_ = LinearHead.from_arrays(arrays, "text", multilabel=meta["multilabel"], loss=m.text_loss)
+    m.extra_heads_ = [LinearHead.from_arrays(arrays, f"text{k + 1}", multilabel=meta["multilabel"], loss=loss)
+                      for k, (loss, _) in enumerate(m.extra_heads) if m.text_head_ is not None]
+    m.stacker_ = (LinearHead.from_arrays(arrays, "stack", multilabel=False) if "stack_coef" in arrays.files
+                  else None)
     m.text_weight_ = meta["text_weight"]
     m.text_languages_ = meta["text_languages"]
     m.calibration_ = Platt.from_dict(meta["calibration"])

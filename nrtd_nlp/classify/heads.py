@@ -2,20 +2,39 @@
 
 ``LinearHead`` is one-vs-rest logistic regression for multi-label tasks (a sigmoid per label) or
 multinomial logistic regression for single-label tasks (a softmax). Labels with no positive training
-example get a constant, very low score instead of failing the fit.
+example get a constant, very low score instead of failing the fit. ``loss="hinge"`` fits a linear SVM
+instead (one-vs-rest); its margins go through the same sigmoid / softmax at a fixed scale
+(``HINGE_SCALE``), which is no probability: such a head is meant to feed a stacker that learns the
+real scale on validation data (``Tagger(extra_heads=..., stack_C=...)``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+HINGE_SCALE = 4.0
+LOSSES = ("log", "hinge")
+
 
 class LinearHead:
-    def __init__(self, C: float = 4.0, multilabel: bool = True, solver: str = "auto", n_jobs: int = 1):
+    def __init__(self, C: float = 4.0, multilabel: bool = True, solver: str = "auto", n_jobs: int = 1,
+                 loss: str = "log"):
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {loss!r}")
         self.C = C
         self.multilabel = multilabel
         self.solver = solver
         self.n_jobs = n_jobs
+        self.loss = loss
+
+    def _estimator(self, solver: str, max_iter: int):
+        if self.loss == "hinge":
+            from sklearn.svm import LinearSVC
+
+            return LinearSVC(C=self.C, max_iter=max_iter)
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.C, solver=solver, max_iter=max_iter)
 
     def _solver(self, X) -> str:
         if self.solver != "auto":
@@ -26,8 +45,6 @@ class LinearHead:
 
     def fit(self, X, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "LinearHead":
         """``Y``: (n, L) 0/1 for multi-label, (n,) class indices for single-label."""
-        from sklearn.linear_model import LogisticRegression
-
         d = X.shape[1]
         solver = self._solver(X)
         if self.multilabel:
@@ -40,7 +57,7 @@ class LinearHead:
                 y = Y[:, j]
                 if y.min() == y.max():
                     return j, None
-                m = LogisticRegression(C=self.C, solver=solver, max_iter=2000)
+                m = self._estimator(solver, 2000)
                 m.fit(X, y, sample_weight=sample_weight)
                 return j, m
 
@@ -61,7 +78,7 @@ class LinearHead:
         else:
             y = np.asarray(Y).astype(int)
             self.n_classes_ = int(max(y.max() + 1, getattr(self, "n_classes_hint", 0)))
-            m = LogisticRegression(C=self.C, solver="lbfgs", max_iter=3000)
+            m = self._estimator("lbfgs", 3000)
             m.fit(X, y, sample_weight=sample_weight)
             W = np.zeros((self.n_classes_, d), np.float32)
             b = np.full(self.n_classes_, -30.0, np.float32)
@@ -89,6 +106,8 @@ class LinearHead:
 
     def predict_proba(self, X) -> np.ndarray:
         Z = self.decision_function(X)
+        if self.loss == "hinge":
+            Z = Z * HINGE_SCALE
         if self.multilabel:
             return (1.0 / (1.0 + np.exp(-np.clip(Z, -30, 30)))).astype(np.float32)
         Z = Z - Z.max(1, keepdims=True)
@@ -100,8 +119,9 @@ class LinearHead:
         return {f"{prefix}_coef": W, f"{prefix}_intercept": self.intercept_}
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str, *, multilabel: bool, C: float = 0.0) -> "LinearHead":
-        h = cls(C=C, multilabel=multilabel)
+    def from_arrays(cls, arrays, prefix: str, *, multilabel: bool, C: float = 0.0,
+                    loss: str = "log") -> "LinearHead":
+        h = cls(C=C, multilabel=multilabel, loss=loss)
         h.coef_ = np.asarray(arrays[f"{prefix}_coef"], np.float32)
         h.intercept_ = np.asarray(arrays[f"{prefix}_intercept"], np.float32)
         h.n_classes_ = h.coef_.shape[0]

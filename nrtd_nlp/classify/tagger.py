@@ -5,6 +5,11 @@ Fitting follows the rule "tune on validation, never on test": ``fit`` holds out 
 calibration and the per-label thresholds on the validation part, then refits both heads on all the
 data with those choices. The text head only speaks for languages it was trained on (TF-IDF does not
 cross languages); other languages get the embedding head alone, with its own calibration.
+
+Optional: ``extra_heads`` adds text heads over the same features (e.g. ``(("hinge", 0.3),)``, a linear
+SVM), and ``stack_C`` > 0 replaces the fixed-weight fusion by a stacker fitted on the validation part
+(single-label: one multinomial logistic regression over the log-probabilities of every head; the
+validation figures, calibration and abstain level come from its out-of-fold predictions).
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ class Tagger:
                  text_blocks: tuple[str, ...] = ("word", "char"), max_features: int = 60000,
                  C_text: float = 10.0, C_emb: float = 4.0, val_share: float = 0.15,
                  abstain_precision: float = 0.9, min_language_share: float = 0.05,
-                 random_state: int = 0, n_jobs: int = 1):
+                 text_loss: str = "log", extra_heads: tuple = (), stack_C: float = 0.0,
+                 threshold_shrink: float = 0.0, random_state: int = 0, n_jobs: int = 1):
         self.task = task
         self.label_ids = list(label_ids)
         self.multilabel = multilabel
@@ -49,6 +55,10 @@ class Tagger:
         self.val_share = val_share
         self.abstain_precision = abstain_precision
         self.min_language_share = min_language_share
+        self.text_loss = text_loss
+        self.extra_heads = tuple((str(loss), float(c)) for loss, c in extra_heads)
+        self.stack_C = stack_C
+        self.threshold_shrink = threshold_shrink
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -57,16 +67,20 @@ class Tagger:
         return np.asarray(Y, np.int8) if self.multilabel else np.asarray(Y, int)
 
     def _fit_heads(self, texts, X, Y, sw=None):
+        """(features, main text head, extra text heads, embedding head)."""
         feats = TextFeatures(self.text_blocks, self.max_features).fit(texts) if self.text_blocks else None
-        th = None
+        th, xh = None, []
         if feats is not None:
-            th = LinearHead(self.C_text, self.multilabel, n_jobs=self.n_jobs)
-            th.n_classes_hint = len(self.label_ids)
-            th.fit(feats.transform(texts), Y, sw)
+            F = feats.transform(texts)
+            for loss, C in ((self.text_loss, self.C_text), *self.extra_heads):
+                h = LinearHead(C, self.multilabel, n_jobs=self.n_jobs, loss=loss)
+                h.n_classes_hint = len(self.label_ids)
+                xh.append(h.fit(F, Y, sw))
+            th, xh = xh[0], xh[1:]
         eh = LinearHead(self.C_emb, self.multilabel, n_jobs=self.n_jobs)
         eh.n_classes_hint = len(self.label_ids)
         eh.fit(X, Y, sw)
-        return feats, th, eh
+        return feats, th, xh, eh
 
     def _onehot(self, y):
         Y = np.zeros((len(y), len(self.label_ids)), np.int8)
@@ -112,41 +126,82 @@ class Tagger:
         sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
         say = progress or (lambda *a: None)
         say("fit heads (train part)", 0, 3)
-        feats, th, eh = self._fit_heads([texts[i] for i in np.flatnonzero(tr)], X[tr], Y[tr], sw)
+        feats, th, xh, eh = self._fit_heads([texts[i] for i in np.flatnonzero(tr)], X[tr], Y[tr], sw)
         vt = [texts[i] for i in np.flatnonzero(val_mask)]
         Pe = eh.predict_proba(X[val_mask])
-        Pt = th.predict_proba(feats.transform(vt)) if th is not None else None
+        Pt, Px = None, []
+        if th is not None:
+            Fv = feats.transform(vt)
+            Pt, Px = th.predict_proba(Fv), [h.predict_proba(Fv) for h in xh]
         Yv = Y[val_mask] if self.multilabel else self._onehot(Y[val_mask])
         say("tune on validation", 1, 3)
-        self._tune(Pt, Pe, Yv, langs[val_mask])
+        self._tune(Pt, Pe, Yv, langs[val_mask], Px)
         say("refit heads (all data)", 2, 3)
-        self.features_, self.text_head_, self.emb_head_ = self._fit_heads(texts, X, Y, sample_weight)
+        self.features_, self.text_head_, self.extra_heads_, self.emb_head_ = self._fit_heads(
+            texts, X, Y, sample_weight)
         self.n_train_ = n  # annotated records (label rows not counted)
         say("done", 3, 3)
         return self
 
-    def _tune(self, Pt, Pe, Yv, vlangs):
-        """Fusion weight, calibration, thresholds and the abstain level, all on validation."""
+    @staticmethod
+    def _stack_inputs(Ps) -> np.ndarray:
+        return np.hstack([np.log(np.clip(P, 1e-6, 1.0)) for P in Ps]).astype(np.float32)
+
+    def _stacked(self, Ps) -> np.ndarray:
+        return self.stacker_.predict_proba(self._stack_inputs(Ps))
+
+    def _fit_stacker(self, G: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Fit ``stacker_`` on all of ``G`` and return its out-of-fold probabilities (5 folds)."""
+        from sklearn.model_selection import KFold
+
+        K = len(self.label_ids)
+        oof = np.zeros((len(y), K), np.float32)
+        for a, b in KFold(5, shuffle=True, random_state=self.random_state).split(G):
+            h = LinearHead(self.stack_C, multilabel=False)
+            h.n_classes_hint = K
+            oof[b] = h.fit(G[a], y[a]).predict_proba(G[b])
+        self.stacker_ = LinearHead(self.stack_C, multilabel=False)
+        self.stacker_.n_classes_hint = K
+        self.stacker_.fit(G, y)
+        return oof
+
+    def _tune(self, Pt, Pe, Yv, vlangs, Px=()):
+        """Fusion weight (or stacker), calibration, thresholds and the abstain level, all on validation."""
         textable = np.isin(vlangs, self.text_languages_)
+        self.stacker_ = None
+        stack = self.stack_C > 0 and Pt is not None
+        if stack and self.multilabel:
+            raise ValueError("stack_C is for single-label tasks")
         score = lambda P: float((P.argmax(1) == Yv.argmax(1)).mean())  # noqa: E731  (single-label accuracy)
-        best = (-1.0, 0.0)
-        for w in (WEIGHTS if Pt is not None else (0.0,)):
-            P = Pe if Pt is None else w * Pt + (1 - w) * Pe
-            if self.multilabel:  # thresholds matter for F1: judge each weight at its own best shared one
-                s = max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))
-            else:
-                s = score(P)
-            if s > best[0] + 1e-9:
-                best = (s, w)
-        self.text_weight_ = best[1]
-        fused = Pe if Pt is None else self.text_weight_ * Pt + (1 - self.text_weight_) * Pe
+        if stack:
+            rows = textable if textable.sum() >= 50 else np.ones(len(Yv), bool)
+            fused = Pe.copy()
+            fused[rows] = self._fit_stacker(self._stack_inputs([Pt, *Px, Pe])[rows], Yv[rows].argmax(1))
+            self.text_weight_ = 1.0
+        else:
+            if Pt is not None and Px:  # extra heads without a stacker: their mean
+                Pt = np.mean([Pt, *Px], axis=0)
+            best = (-1.0, 0.0)
+            for w in (WEIGHTS if Pt is not None else (0.0,)):
+                P = Pe if Pt is None else w * Pt + (1 - w) * Pe
+                if self.multilabel:  # thresholds matter for F1: judge each weight at its own best shared one
+                    s = max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))
+                else:
+                    s = score(P)
+                if s > best[0] + 1e-9:
+                    best = (s, w)
+            self.text_weight_ = best[1]
+            fused = Pe if Pt is None else self.text_weight_ * Pt + (1 - self.text_weight_) * Pe
         # calibrate fused scores where the text head speaks, embedding-only scores elsewhere
         self.calibration_ = Platt().fit(fused[textable].ravel() if textable.any() else fused.ravel(),
                                         Yv[textable].ravel() if textable.any() else Yv.ravel())
         self.calibration_emb_ = Platt().fit(Pe.ravel(), Yv.ravel())
         C = self.calibration_.transform(fused)
         if self.multilabel:
-            self.thresholds_, self.shared_threshold_ = tune_thresholds(C, Yv)
+            th, self.shared_threshold_ = tune_thresholds(C, Yv)
+            # pulled towards the shared threshold: per-label optima on a few hundred positives overfit
+            self.thresholds_ = ((1 - self.threshold_shrink) * th + self.threshold_shrink * self.shared_threshold_
+                                ).astype(np.float32)
             pred = _decide(C, self.thresholds_)
             tp = float((pred & (Yv == 1)).sum())
             self.validation_ = {
@@ -163,6 +218,7 @@ class Tagger:
             kept = top >= self.abstain_below_
             self.validation_ = {
                 "n": int(len(Yv)), "text_weight": self.text_weight_,
+                **({"stacked": "out-of-fold (5 folds of the validation part)"} if stack else {}),
                 "accuracy": round(float(right.mean()), 4),
                 "abstain_below": self.abstain_below_,
                 "answered_share": round(float(kept.mean()), 4),
@@ -188,9 +244,14 @@ class Tagger:
             langs = np.asarray([lang or "und" for lang in languages])
             m = np.isin(langs, self.text_languages_)
             if m.any():
-                sub = [t for t, k in zip(texts, m) if k]
-                Pt = self.text_head_.predict_proba(self.features_.transform(sub))
-                fused = self.text_weight_ * Pt + (1 - self.text_weight_) * Pe[m]
+                F = self.features_.transform([t for t, k in zip(texts, m) if k])
+                Pt = self.text_head_.predict_proba(F)
+                Px = [h.predict_proba(F) for h in getattr(self, "extra_heads_", ())]
+                if getattr(self, "stacker_", None) is not None:
+                    fused = self._stacked([Pt, *Px, Pe[m]])
+                else:
+                    Pt = np.mean([Pt, *Px], axis=0) if Px else Pt
+                    fused = self.text_weight_ * Pt + (1 - self.text_weight_) * Pe[m]
                 out[m] = self.calibration_.transform(fused)
         if not self.multilabel:
             out = out / out.sum(1, keepdims=True)
