@@ -2,9 +2,11 @@
 
     python -m evaluation.duplicates [--json]
 
-(b) UPR pairs (evaluation/gold/upr_pairs.csv, 340 pairs read and labelled by a person):
-    cross-validated per-kind precision / recall / F1 and the duplicate precision-recall curve,
-    as recorded in the scorer's manifest when it was trained (`nrtd train-links`).
+(b) UPR pairs (evaluation/gold/upr_pairs.csv, 340 pairs read by two readers independently, the
+    disagreements adjudicated): cross-validated per-kind precision / recall / F1 and the duplicate
+    precision-recall curve, as recorded in the scorer's manifest when it was trained (`nrtd
+    train-links`); the readers' agreement and kappa; and the same repeated CV (mean ± sd over
+    repeats) against the adjudicated labels AND the original single-reader labels (`label_1`).
 (c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
     trains the follow-up head and tunes its threshold; the odd half, never seen, is scored here.
 (a) UHRI translations: the share of (English, other-language) translation pairs the cross-lingual
@@ -32,6 +34,56 @@ def prf(tp: int, fp: int, fn: int) -> dict:
     r = tp / max(1, tp + fn)
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(p + r, 1e-9), 4),
             "tp": tp, "fp": fp, "fn": fn}
+
+
+def agreement() -> dict:
+    """The two independent readings of the UPR pairs: raw agreement and Cohen's kappa, and each
+    reader against the adjudicated label; plus the adjudicated changes (old -> new label)."""
+    import collections
+
+    rows = list(csv.DictReader(open(GOLD / "upr_pairs.csv", encoding="utf-8")))
+
+    def kappa(a: list[str], b: list[str]) -> tuple[float, float]:
+        n = len(a)
+        po = sum(x == y for x, y in zip(a, b)) / n
+        ca, cb = collections.Counter(a), collections.Counter(b)
+        pe = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / n / n
+        return round(po, 4), round((po - pe) / (1 - pe), 4)
+
+    l1, l2, adj = ([r[c] for r in rows] for c in ("label_1", "label_2", "label"))
+    out = {"pairs": len(rows)}
+    for name, (a, b) in {"reader1_vs_reader2": (l1, l2), "reader1_vs_adjudicated": (l1, adj),
+                         "reader2_vs_adjudicated": (l2, adj)}.items():
+        po, k = kappa(a, b)
+        out[name] = {"agreement": po, "kappa": k}
+    out["disagreements"] = sum(x != y for x, y in zip(l1, l2))
+    out["changed_from_original"] = {f"{a}->{b}": n for (a, b), n in sorted(collections.Counter(
+        (x, y) for x, y in zip(l1, adj) if x != y).items())}
+    out["counts"] = {c: dict(collections.Counter(v)) for c, v in (("label_1", l1), ("label_2", l2), ("label", adj))}
+    return out
+
+
+def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
+    """Repeated stratified 5-fold CV of the shipped recipe (features, logistic head, extra training
+    pairs in every training fold) against one label column of the UPR gold pairs."""
+    from nrtd_nlp.link.pairs import featurize, fit_tfidf
+    from nrtd_nlp.link.scorer import CLASSES
+    from nrtd_nlp.link.train import FEATURES, cv_probabilities, load_gold, per_class, repeat_spread
+
+    from .crosslingual import cached_encode
+
+    ta, tb, y, corpus = load_gold(GOLD / "upr_pairs.csv", UPR, column)
+    tfidf = fit_tfidf(corpus)
+    X = featurize(embedder, tfidf, ta, tb, cached_encode(embedder, ta), cached_encode(embedder, tb))
+    Xe = ye = None
+    if (GOLD / "upr_pairs_train.csv").exists():
+        ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
+        Xe = featurize(embedder, tfidf, ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
+    reps: list = []
+    P = cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps)
+    return {"column": column, "pairs": len(y), "extra_training_pairs": 0 if ye is None else len(ye),
+            "pooled_per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
+            "spread": repeat_spread(y, reps)}
 
 
 def followups(embedder, scorer) -> dict:
@@ -108,11 +160,11 @@ def translations(embedder, scorer, n_random: int = 2000, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     for lang in ("es", "fr", "ar", "ru", "zh"):
         gs = [g for g in groups if lang in by[g]]
-        found = p_dup([pos[(g, "en")] for g in gs], [pos[(g, lang)] for g in gs]) >= scorer.threshold_duplicate
+        found = p_dup([pos[(g, "en")] for g in gs], [pos[(g, lang)] for g in gs]) >= scorer.threshold_cross
         clean = np.array([(g.removeprefix("uhri:"), lang) not in misaligned for g in gs])
         a = rng.integers(0, len(gs), n_random)
         b = (a + rng.integers(1, len(gs), n_random)) % len(gs)
-        fp = p_dup([pos[(gs[i], "en")] for i in a], [pos[(gs[j], lang)] for j in b]) >= scorer.threshold_duplicate
+        fp = p_dup([pos[(gs[i], "en")] for i in a], [pos[(gs[j], lang)] for j in b]) >= scorer.threshold_cross
         out[lang] = {"pairs": len(gs), "found": round(float(found.mean()), 4),
                      "audited_misaligned": int((~clean).sum()), "found_clean": round(float(found[clean].mean()), 4),
                      "missed": [gs[i] for i in np.where(~found)[0]],
@@ -129,8 +181,9 @@ def main() -> None:
 
     scorer = PairScorer.load()
     embedder = get_embedder("e5-use")
-    res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "c_followups": followups(embedder, scorer),
-           "a_translations": translations(embedder, scorer)}
+    res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "b_agreement": agreement(),
+           "b_by_labels": {c: upr_cv(embedder, c) for c in ("label", "label_1")},
+           "c_followups": followups(embedder, scorer), "a_translations": translations(embedder, scorer)}
     if args.json:
         print(json.dumps(res, indent=1, default=str))
         return
@@ -143,6 +196,20 @@ def main() -> None:
     print(f"duplicate precision at recall >= 0.90: {cv['duplicate_precision_at_recall_0.90']}")
     print("duplicate PR curve (threshold P R F1): " + "; ".join(
         f"{r['threshold']:.2f} {r['precision']:.2f} {r['recall']:.2f} {r['f1']:.2f}" for r in cv["duplicate_pr"][::2]))
+    ag = res["b_agreement"]
+    print(f"\ntwo independent readings of the {ag['pairs']} pairs: agreement "
+          f"{ag['reader1_vs_reader2']['agreement']:.3f}, Cohen's kappa {ag['reader1_vs_reader2']['kappa']:.3f} "
+          f"({ag['disagreements']} disagreements, adjudicated); original -> adjudicated: {ag['changed_from_original']}")
+    for col, r in res["b_by_labels"].items():
+        sp = r["spread"]
+        name = "adjudicated labels" if col == "label" else "original single-reader labels"
+        pat = sp["duplicate_precision_at_recall_0.90"]
+        print(f"{name} ({col}), {sp['repeats']} x 5-fold, mean ± sd over repeats: duplicate precision at recall "
+              f">= 0.90: {pat['mean']:.3f} ± {pat['sd']:.3f}")
+        for k in ("duplicate", "related", "different"):
+            print(f"  {k:10} P {sp[k]['precision']['mean']:.3f} ± {sp[k]['precision']['sd']:.3f}  "
+                  f"R {sp[k]['recall']['mean']:.3f} ± {sp[k]['recall']['sd']:.3f}  "
+                  f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
     fu = res["c_followups"]
     print(f"\n(c) follow-ups: {fu['pairs']} held-out pairs (odd ids; even ids trained the follow-up head, threshold "
           f"{scorer.threshold_follows_up}), never used in training:")

@@ -1,6 +1,10 @@
 """What moves duplicate precision at recall >= 0.90 on the UPR pairs (evaluation/gold/upr_pairs.csv)?
 
-    python -m evaluation.duplicates_ablation [--repeats 10]
+    python -m evaluation.duplicates_ablation [--repeats 10] [--labels label|label_1] [--no-extra]
+
+Since link-scorer@3 the scorer has its own clause coverage, instrument-set difference and verb-intent
+difference (``nrtd_nlp.link.features``), and the extra training pairs (upr_pairs_train.csv) join every
+training fold unless --no-extra; the candidates below are measured on top of that.
 
 Candidate features for "one side adds a second ask" (partial overlap, labelled related) and other
 models, each scored the same way: R x stratified 5-fold cross-validation, and per repeat the best
@@ -66,8 +70,9 @@ def p_at_recall(is_dup: np.ndarray, score: np.ndarray, recall: float = 0.9) -> f
     return best
 
 
-def repeated_cv(X: np.ndarray, y: np.ndarray, fit, repeats: int) -> tuple[float, float, float]:
-    """(mean, sd) of P at R >= 0.90 over repeats, and argmax accuracy of the averaged probabilities."""
+def repeated_cv(X: np.ndarray, y: np.ndarray, fit, repeats: int, Xe=None, ye=None) -> tuple[float, float, float]:
+    """(mean, sd) of P at R >= 0.90 over repeats, and argmax accuracy of the averaged probabilities.
+    ``Xe``/``ye``: extra training pairs added to every training fold (never tested)."""
     from sklearn.model_selection import StratifiedKFold
 
     from nrtd_nlp.link.scorer import CLASSES
@@ -76,7 +81,8 @@ def repeated_cv(X: np.ndarray, y: np.ndarray, fit, repeats: int) -> tuple[float,
     for seed in range(repeats):
         P = np.zeros((len(y), 3))
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
-            P[te] = fit(X[tr], y[tr]).proba(X[te])
+            Xtr, ytr = (np.vstack([X[tr], Xe]), np.concatenate([y[tr], ye])) if Xe is not None else (X[tr], y[tr])
+            P[te] = fit(Xtr, ytr).proba(X[te])
         figures.append(p_at_recall(y == "duplicate", P[:, CLASSES.index("duplicate")]))
         P_all += P / repeats
     acc = float((np.asarray(CLASSES)[P_all.argmax(1)] == y).mean())
@@ -96,7 +102,7 @@ class _Sk:
 
 def models() -> dict:
     from sklearn.base import clone
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
 
     from nrtd_nlp.link.scorer import fit_head
 
@@ -108,6 +114,7 @@ def models() -> dict:
 
     return {"logistic C=1 (shipped)": lr(1.0), "logistic C=0.3": lr(0.3), "logistic C=3": lr(3.0),
             "random forest": sk(RandomForestClassifier(300, min_samples_leaf=2, random_state=0, n_jobs=1)),
+            "extra trees": sk(ExtraTreesClassifier(300, min_samples_leaf=2, random_state=0, n_jobs=1)),
             "gradient boosting": sk(HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=200,
                                                                    l2_regularization=1.0))}
 
@@ -115,6 +122,8 @@ def models() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--labels", default="label", help="label column: label (adjudicated) or label_1 (original)")
+    ap.add_argument("--no-extra", action="store_true", help="leave out the extra training pairs")
     args = ap.parse_args()
     from nrtd_nlp.embed.base import get_embedder
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
@@ -123,24 +132,33 @@ def main() -> None:
     from .crosslingual import cached_encode
 
     embedder = get_embedder("e5-use")
-    ta, tb, y, corpus = load_gold(GOLD / "upr_pairs.csv", UPR)
+    ta, tb, y, corpus = load_gold(GOLD / "upr_pairs.csv", UPR, args.labels)
     tfidf = fit_tfidf(corpus)
     X = featurize(embedder, tfidf, ta, tb, cached_encode(embedder, ta), cached_encode(embedder, tb))
+    Xe = ye = None
+    if not args.no_extra and (GOLD / "upr_pairs_train.csv").exists():
+        ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
+        Xe = featurize(embedder, tfidf, ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
     cand = candidate_features(tfidf, ta, tb)
     sets = {"scorer features": X} | {f"+ {k}": np.hstack([X, v]) for k, v in cand.items()}
     sets["+ all three"] = np.hstack([X] + list(cand.values()))
+    cand_e = candidate_features(tfidf, ea, eb) if Xe is not None else {}
+    extra = {"scorer features": Xe} | ({f"+ {k}": np.hstack([Xe, v]) for k, v in cand_e.items()} if Xe is not None else {})
+    if Xe is not None:
+        extra["+ all three"] = np.hstack([Xe] + list(cand_e.values()))
     print(f"duplicate precision at recall >= 0.90, {args.repeats} x stratified 5-fold, mean ± sd over repeats "
-          f"({len(y)} pairs, {int((y == 'duplicate').sum())} duplicate)")
+          f"({len(y)} pairs, {int((y == 'duplicate').sum())} duplicate; labels {args.labels}; "
+          f"{0 if Xe is None else len(Xe)} extra training pairs in every training fold)")
     print(f"{'features':28} {'model':24} {'P@R0.90':>8} {'sd':>6} {'accuracy':>8}")
     fits = models()
     for name, Xs in sets.items():
-        m, sd, acc = repeated_cv(Xs, y, fits["logistic C=1 (shipped)"], args.repeats)
+        m, sd, acc = repeated_cv(Xs, y, fits["logistic C=1 (shipped)"], args.repeats, extra.get(name), ye)
         print(f"{name:28} {'logistic C=1 (shipped)':24} {m:8.3f} {sd:6.3f} {acc:8.3f}")
     for mname, fit in fits.items():
         if mname.endswith("(shipped)"):
             continue
         for name in ("scorer features", "+ all three"):
-            m, sd, acc = repeated_cv(sets[name], y, fit, args.repeats)
+            m, sd, acc = repeated_cv(sets[name], y, fit, args.repeats, extra.get(name), ye)
             print(f"{name:28} {mname:24} {m:8.3f} {sd:6.3f} {acc:8.3f}")
 
 

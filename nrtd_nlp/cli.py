@@ -233,6 +233,8 @@ def train_links(
     out: Optional[Path] = typer.Option(None, help="bundle folder (default: the packaged models/link_scorer)"),
     followups: Optional[Path] = typer.Option(Path("evaluation/gold/upr_followups.csv"),
                                              help="cycle-1/cycle-2 pairs; even ids tune the follows_up threshold"),
+    extra: Optional[Path] = typer.Option(Path("evaluation/gold/upr_pairs_train.csv"),
+                                         help="more labelled pairs from other groups: training only, never evaluated"),
     version: str = typer.Option("1"),
     as_json: bool = typer.Option(False, "--json"),
 ):
@@ -246,7 +248,8 @@ def train_links(
     out = out or Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
     if followups and not followups.exists():
         followups = None
-    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version, followups=followups)
+    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version, followups=followups,
+                 extra=extra if extra and extra.exists() else None)
     if as_json:
         _print_json(meta)
         return

@@ -26,6 +26,45 @@ def test_instruments_and_atomic_asks():
     assert parse("Establish a national preventive mechanism under OP-CAT").action == "establish"
 
 
+def test_protocols_named_through_their_parents_and_icc_accreditation():
+    assert find_instruments("Consider adhering to the Optional Protocols to ICESR and CRPD as well as the "
+                            "Optional Protocol to ICCPR and to CED") == ["ICESCR-OP", "OP-CRPD", "ICCPR-OP1", "CPED"]
+    assert find_instruments("Ratify the optional protocols to the Convention on the Elimination of All Forms of "
+                            "Discrimination against Women and the Convention against Torture") == ["OP-CEDAW", "OP-CAT"]
+    assert find_instruments("Ratify the Optional Protocol to the Convention on the Rights of the Child on the "
+                            "Sale of Children, Child Prostitution and Child Pornography") == ["OP-CRC-SC"]
+    assert find_instruments("Ratify the Optional Protocol to the Convention against Torture and align its laws "
+                            "with the Convention on the Rights of the Child") == ["OP-CAT", "CRC"]
+    # the NHRIs' International Coordinating Committee is not the International Criminal Court
+    assert find_instruments("Establish a national human rights institution accredited by ICC and in conformity "
+                            "with the Paris Principles") == ["PARIS-PRINCIPLES"]
+    assert find_instruments("Ratify-accede to the Rome Statute of the ICC") == ["ROME"]
+    # the death penalty named without the protocol is not the protocol
+    assert find_instruments("Consider final abolition of the death penalty") == []
+
+
+def test_an_added_ask_shows_as_an_uncovered_clause_and_an_extra_intent():
+    from nrtd_nlp.link.asks import clauses, intents
+    from nrtd_nlp.link.pairs import clause_coverage
+
+    a = "Impose a moratorium on the death penalty, and commute all death sentences to imprisonment terms"
+    b = "Impose a moratorium on executions"
+    assert clauses(a) == ["Impose a moratorium on the death penalty", "commute all death sentences to imprisonment terms"]
+    assert intents(a) - intents(b) == {"commute"}
+    assert intents("Continue towards ratification and implement of CEDAW") == {"ratify", "implement"}
+    tfidf = fit_tfidf([a, b, "Ratify the Convention against Torture", "Impose a moratorium on executions now",
+                       "commute death sentences", "prison terms for death sentences"])
+    cov = clause_coverage(tfidf, [a, b], [b, b])
+    assert cov[0, 1] == 1 and cov[1, 1] == 0  # one clause more
+    assert cov[0, 0] < 0.5 < cov[1, 0]  # the commutation clause has no counterpart
+    X = featurize(_OneVec(), tfidf, [a], [b], np.ones((1, 4)), np.ones((1, 4)))
+    assert X.shape == (1, len(FEATURES)) and X[0, FEATURES.index("intent_xor")] == 1
+
+
+class _OneVec:
+    dim = 4
+
+
 def test_explanation_shows_partial_overlap():
     a = parse("Ratify the ICCPR, the ICESCR, the CAT and the CERD")
     b = parse("Ratify the CAT and ICERD")

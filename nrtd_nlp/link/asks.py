@@ -105,6 +105,15 @@ def find_instruments(text: str) -> list[str]:
             taken.append((start, end, iid))
     found: list[tuple[int, str]] = []
     for start, end, iid in taken:
+        if iid == "ROME" and _ICC_NHRI.search(text) and not re.search(r"rome|criminal", text, re.I):
+            continue  # "accredited by ICC": the NHRIs' International Coordinating Committee
+        of = _protocol_of(text, start, taken) if iid in _PROTOCOL_OF else None
+        if of is False and any(start < s0 <= end + 80 and i0 in _PROTOCOL_OF[iid] for s0, _, i0 in taken):
+            continue  # "the Optional Protocol to the CRC on the sale of children": that protocol, found too
+        if of is not None:  # "the Optional Protocols to ICESCR and CRPD" ask the protocols, not the parents
+            protos = _PROTOCOL_OF[iid]
+            found += [(start, p) for p in (protos if of else protos[:1])]
+            continue
         found.append((start, iid))
         # "the Convention against Torture … and its Optional Protocol": the protocol is asked too
         tail = _ITS_PROTOCOL.match(_after_title(text, end))
@@ -118,6 +127,26 @@ def find_instruments(text: str) -> list[str]:
             seen.add(i)
             out.append(i)
     return out
+
+
+_ICC_NHRI = re.compile(r"accredit\w*", re.I)
+_OP_HEAD = re.compile(r"optional\s+protocol(s)?\s+(?:to|of)\s+(?:the\s+)?", re.I)
+_LIST_GAP = re.compile(r"^(?:\s|,|\band\b|\bto\b|\bthe\b|\bas well as\b)*$", re.I)
+
+
+def _protocol_of(text: str, start: int, taken: list[tuple[int, int, str]]) -> bool | None:
+    """Is the parent instrument at ``start`` the object of a preceding "Optional Protocol(s) to"
+    (possibly through a list: "the Optional Protocols to ICESR and CRPD")? None if not, else
+    whether "protocols" was plural."""
+    heads = [m for m in _OP_HEAD.finditer(text, 0, start) if m.end() <= start]
+    if not heads:
+        return None
+    head = heads[-1]
+    gap = text[head.end():start]
+    for s0, e0, _ in sorted(taken, reverse=True):  # drop the other instruments listed in between
+        if s0 >= head.end() and e0 <= start:
+            gap = gap[: s0 - head.end()] + gap[e0 - head.end():]
+    return bool(head.group(1)) if _LIST_GAP.match(gap) else None
 
 
 _TITLE_TAIL = re.compile(r"^(?:\s+and\s+Other\s+Cruel,?\s+Inhuman\s+or\s+Degrading\s+Treatment\s+or\s+Punishment|"
@@ -175,9 +204,68 @@ class Asks:
     negated: bool
     words: set[str]
     atomic: list[tuple[str, str]] = field(default_factory=list)  # (action, object)
+    intents: set[str] = field(default_factory=set)  # specific verb intents (``intents()``)
 
     def families(self) -> set[str]:
         return {family_of(i) for i in self.instruments}
+
+
+_VERBS = ("take|ensure|adopt|establish|ratify|accede|align|implement|strengthen|continue|develop|promote|protect|"
+          "guarantee|provide|allocate|review|amend|repeal|investigate|bring|prosecute|combat|eliminate|prevent|"
+          "raise|conduct|create|extend|increase|improve|intensify|submit|cooperate|invite|consider|abolish|release|"
+          "end|put|pursue|respect|undertake|make|step|set|incorporate|harmoni[sz]e|enact|withdraw|lift|remove|seek|"
+          "facilitate|grant|support|monitor|collect|train|expedite|finali[sz]e|fully|effectively|address|reinforce|"
+          "adhere|become|redouble|enhance|examine|evaluate|request|reconsider|accept|prohibit|punish|enforce|reform|"
+          "commute|restore|abolish|stop|cease|refrain|launch|start|declare|allow|give|share|recogni[sz]e|sign|"
+          "introduce|integrate|include|reduce|speed|finalise|finalize|safeguard|secure|conclude|designate")
+_CLAUSE = re.compile(r"\s*(?:;|:|\.\s+|\s+-\s+|,\s+(?:and\s+|as well as\s+)?(?:to\s+)?(?=(?:" + _VERBS + r")\b)|"
+                     r",?\s+(?:and|as well as|while|but)\s+(?:to\s+)?(?=(?:further\s+|also\s+|"
+                     r"immediately\s+|effectively\s+|fully\s+)?(?:" + _VERBS + r")\b))\s*", re.I)
+
+
+# verb intents of an ask, finer than the action classes above: "ratify X" and "ratify and implement
+# X" differ by one intent; generic verbs (ensure, strengthen, promote, combat...) carry none
+_INTENTS: dict[str, str] = {
+    "ratify": r"ratif\w+|acce(?:de|ding|ssion)|adher\w+|become (?:a )?party|becoming (?:a )?party|sign\b|signing|signature",
+    "implement": r"implement\w*|enforc\w+|appl(?:y|ication)\b|give effect|full effect|comply\w*|complian\w+",
+    "legislate": r"enact\w*|legislat\w+|amend\w*|criminali[sz]\w+|incorporat\w+|domesticat\w+|"
+                 r"(?:adopt|pass|draft)\w* (?:a |an |the |specific |new )?(?:\w+ ){0,3}(?:law|bill|code|act)\b|"
+                 r"(?:harmoni[sz]|align|bring)\w* (?:its |the )?(?:\w+ ){0,2}(?:law|legislation)|prohibit\w*",
+    "repeal": r"repeal\w*|decriminali[sz]\w+|abrog\w+|remov\w+ (?:the |all )?(?:\w+ )?(?:provision|law|article)",
+    "abolish": r"abolish\w*|abolition",
+    "moratorium": r"moratori\w+",
+    "commute": r"commut\w+",
+    "establish": r"establish\w*|creat\w+|set(?:ting)? up|designat\w+",
+    "review": r"\breview\w*|revis\w+|reconsider\w*|evaluat\w+|assess\w*",
+    "investigate": r"investigat\w+|inquir\w+",
+    "prosecute": r"prosecut\w+|punish\w*|bring\w* (?:\w+ ){0,6}to justice|accountab\w+|impunity",
+    "invite": r"invitation|invit\w+|visits?\b|mission\b",
+    "report": r"report(?:s|ing)?\b|submit\w*",
+    "plan": r"action plan|plan of action|national plan|strateg\w+|polic(?:y|ies)",
+    "train": r"train\w*|capacity[- ]building",
+    "awareness": r"awareness|campaign\w*|sensiti[sz]\w+|informat\w+ campaign",
+    "cooperate": r"cooperat\w+|technical assistance|assistance from|dialogue",
+    "resources": r"resources|budget\w*|fund\w*",
+    "data": r"\bdata\b|statistic\w*",
+    "access": r"\baccess\b",
+    "cease": r"\bend\b|\bstop\w*|cease\w*|halt\w*|refrain\w*|put an end",
+    "release": r"releas\w+",
+    "withdraw": r"withdraw\w*|lift\w* (?:its |the |all )?reservation",
+    "shelter": r"shelter\w*",
+    "accredit": r"accredit\w*",
+}
+_INTENT_RE = {k: re.compile(r"\b(?:" + v + r")", re.I) for k, v in _INTENTS.items()}
+
+
+def intents(text: str) -> set[str]:
+    """The specific verb intents a text asks (see ``_INTENTS``)."""
+    return {k for k, rx in _INTENT_RE.items() if rx.search(text)}
+
+
+def clauses(text: str) -> list[str]:
+    """The text cut where a new ask begins ("; ", ". ", " - ", "and" + an action verb), so an ask one
+    side adds ("... and commute all death sentences") stands as its own clause."""
+    return [c for c in _CLAUSE.split(text) if len(c.split()) >= 2] or [text]
 
 
 def parse(text: str) -> Asks:
@@ -194,4 +282,4 @@ def parse(text: str) -> Asks:
     else:
         key = ",".join(sorted(groups)) or "general"
         atomic = [(action or "?", key)]
-    return Asks(action, acts, ins, groups, numbers, bool(_NEGATION.search(text)), words, atomic)
+    return Asks(action, acts, ins, groups, numbers, bool(_NEGATION.search(text)), words, atomic, intents(text))

@@ -13,7 +13,7 @@ FEATURES = (
     "cos_1", "cos_2", "same_action", "action_unknown", "generic_action", "instrument_jaccard",
     "no_instruments", "family_only", "ask_jaccard", "word_jaccard", "group_jaccard",
     "number_mismatch", "negation_mismatch", "length_ratio", "action_set_jaccard", "extra_instruments",
-    "tfidf_cos",
+    "tfidf_cos", "instrument_differ", "clause_coverage", "clause_count_diff", "intent_xor",
 )
 
 
@@ -57,8 +57,19 @@ def symbolic_features(a: Asks, b: Asks, len_a: int, len_b: int) -> list[float]:
             _jac(sa, sb), float(len(ia ^ ib))]
 
 
+def instrument_differ(a: Asks, b: Asks) -> float:
+    """Both name instruments and the sets differ (containment or partial overlap): never the same ask."""
+    ia, ib = set(a.instruments), set(b.instruments)
+    return float(bool(ia) and bool(ib) and ia != ib)
+
+
 def pair_matrix(cos: np.ndarray, asks_a: list[Asks], asks_b: list[Asks], len_a: list[int],
-                len_b: list[int], tfidf_cos: np.ndarray) -> np.ndarray:
+                len_b: list[int], tfidf_cos: np.ndarray, clause_cov: np.ndarray) -> np.ndarray:
+    """``clause_cov``: (n, 2) worst-covered clause and clause-count difference (``pairs.clause_coverage``)."""
     rows = [symbolic_features(a, b, la, lb) for a, b, la, lb in zip(asks_a, asks_b, len_a, len_b)]
     sym = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
-    return np.hstack([cos, sym, np.asarray(tfidf_cos, dtype=np.float64).reshape(-1, 1)])
+    differ = np.asarray([instrument_differ(a, b) for a, b in zip(asks_a, asks_b)], dtype=np.float64).reshape(-1, 1)
+    xor = np.asarray([min(3, len(a.intents ^ b.intents)) for a, b in zip(asks_a, asks_b)],
+                     dtype=np.float64).reshape(-1, 1)
+    return np.hstack([cos, sym, np.asarray(tfidf_cos, dtype=np.float64).reshape(-1, 1), differ,
+                      np.asarray(clause_cov, dtype=np.float64).reshape(-1, 2), xor])

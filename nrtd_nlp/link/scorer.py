@@ -77,6 +77,12 @@ class PairScorer:
         return float(self.meta["thresholds"].get("follows_up", self.threshold_duplicate))
 
     @property
+    def threshold_cross(self) -> float:
+        """Duplicate threshold of the cross-lingual head (its own operating point; older bundles
+        used the same-language one)."""
+        return float(self.meta["thresholds"].get("cross_duplicate", self.threshold_duplicate))
+
+    @property
     def threshold_related(self) -> float:
         return float(self.meta["thresholds"]["related"])
 

@@ -125,7 +125,10 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             ra, rb = recs[a], recs[b]
             cross_cycle = (not is_tr and bool(ra.cycle) and bool(rb.cycle) and ra.cycle != rb.cycle
                            and (ra.country or "").lower() == (rb.country or "").lower())
-            if p_dup >= (scorer.threshold_follows_up if cross_cycle else scorer.threshold_duplicate):
+            cross_lang = not is_tr and ra.language != rb.language
+            t_dup = (scorer.threshold_cross if cross_lang else
+                     scorer.threshold_follows_up if cross_cycle else scorer.threshold_duplicate)
+            if p_dup >= t_dup:
                 kind = "duplicate"
                 if cross_cycle:
                     earlier, later = sorted((ra, rb), key=_cycle_key)

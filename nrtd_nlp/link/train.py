@@ -27,7 +27,9 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_gold(gold: Path, corpus: Path) -> tuple[list[str], list[str], np.ndarray, list[str]]:
+def load_gold(gold: Path, corpus: Path, column: str = "label") -> tuple[list[str], list[str], np.ndarray, list[str]]:
+    """Texts and labels of labelled pairs; ``column`` picks the label (the gold file keeps the first
+    reader's ``label_1``, the second's ``label_2`` and the adjudicated ``label``)."""
     _, recs = read_file(corpus)
     by = {r.external_id: r.text for r in recs}
     rows = list(csv.DictReader(open(gold, encoding="utf-8")))
@@ -38,17 +40,63 @@ def load_gold(gold: Path, corpus: Path) -> tuple[list[str], list[str], np.ndarra
         raise InputError(f"{len(missing)} gold pairs name ids not in the corpus (e.g. {missing[0]})", field="gold")
     ta = [by[r["id_a"]] for r in rows]
     tb = [by[r["id_b"]] for r in rows]
-    return ta, tb, np.asarray([r["label"] for r in rows]), [r.text for r in recs]
+    return ta, tb, np.asarray([r[column] for r in rows]), [r.text for r in recs]
 
 
-def cv_probabilities(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], repeats: int = 5) -> np.ndarray:
+def cv_probabilities(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], repeats: int = 5,
+                     X_extra: np.ndarray | None = None, y_extra: np.ndarray | None = None,
+                     per_repeat: list | None = None) -> np.ndarray:
+    """Out-of-fold probabilities averaged over ``repeats`` stratified 5-fold splits. Extra training
+    pairs (``X_extra``: never evaluated, from other groups) join every training fold. When
+    ``per_repeat`` is a list, each repeat's own out-of-fold matrix is appended to it."""
     from sklearn.model_selection import StratifiedKFold
 
     P = np.zeros((len(y), len(CLASSES)))
     for seed in range(repeats):
+        Pr = np.zeros_like(P)
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
-            P[te] += fit_head(X[tr], y[tr], features).proba(X[te]) / repeats
+            Xtr, ytr = X[tr], y[tr]
+            if X_extra is not None and len(X_extra):
+                Xtr, ytr = np.vstack([Xtr, X_extra]), np.concatenate([ytr, y_extra])
+            Pr[te] = fit_head(Xtr, ytr, features).proba(X[te])
+        P += Pr / repeats
+        if per_repeat is not None:
+            per_repeat.append(Pr)
     return P
+
+
+def p_at_recall(is_dup: np.ndarray, score: np.ndarray, recall: float = 0.9) -> float:
+    """The best precision among thresholds whose recall is at least ``recall`` (0 if none)."""
+    best = 0.0
+    for t in np.unique(score):
+        pred = score >= t
+        tp = int((pred & is_dup).sum())
+        if tp / max(1, int(is_dup.sum())) >= recall:
+            best = max(best, tp / int(pred.sum()))
+    return round(float(best), 4)
+
+
+def repeat_spread(y: np.ndarray, per_repeat: list[np.ndarray]) -> dict:
+    """Mean and standard deviation over repeats of per-kind P/R/F1 (argmax) and of duplicate
+    precision at recall >= 0.90 (each repeat's threshold chosen on its own out-of-fold scores)."""
+    names = np.asarray(CLASSES)
+    per = [per_class(y, names[Pr.argmax(1)]) for Pr in per_repeat]
+    pat = [p_at_recall(y == "duplicate", Pr[:, CLASSES.index("duplicate")]) for Pr in per_repeat]
+    out = {"repeats": len(per_repeat),
+           "duplicate_precision_at_recall_0.90": {"mean": round(float(np.mean(pat)), 4),
+                                                  "sd": round(float(np.std(pat)), 4), "per_repeat": pat}}
+    for c in CLASSES:
+        out[c] = {m: {"mean": round(float(np.mean([r[c][m] for r in per])), 4),
+                      "sd": round(float(np.std([r[c][m] for r in per])), 4)} for m in ("precision", "recall", "f1")}
+    return out
+
+
+def load_extra(extra: Path | None, embedder, tfidf, corpus: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Feature rows of the extra training pairs (``upr_pairs_train.csv``), or (None, None)."""
+    if not extra or not Path(extra).exists():
+        return None, None
+    ta, tb, y, _ = load_gold(extra, corpus)
+    return featurize(embedder, tfidf, ta, tb, embedder.encode(ta), embedder.encode(tb)), y
 
 
 def pr_table(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
@@ -113,12 +161,16 @@ def followup_head(embedder, tfidf, X_gold: np.ndarray, y_gold: np.ndarray, follo
 
 
 def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
-          followups: Path | None = None) -> dict:
+          followups: Path | None = None, extra: Path | None = None) -> dict:
+    """``gold``: the evaluated pairs (cross-validated); ``extra``: more labelled pairs from other
+    (State, session) groups, used for training only (in every fold and in the shipped head)."""
     ta, tb, y, corpus_texts = load_gold(gold, corpus)
     va, vb = embedder.encode(ta), embedder.encode(tb)
     tfidf = fit_tfidf(corpus_texts)
     X = featurize(embedder, tfidf, ta, tb, va, vb)
-    P = cv_probabilities(X, y, FEATURES)
+    Xe, ye = load_extra(extra, embedder, tfidf, corpus)
+    reps: list[np.ndarray] = []
+    P = cv_probabilities(X, y, FEATURES, X_extra=Xe, y_extra=ye, per_repeat=reps)
     # the cross-lingual head sees cosines of language-centred vectors, as search does: the language
     # offset is what makes a translation look farther than a same-language duplicate
     from ..embed.centering import LanguageCentering
@@ -133,6 +185,12 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
     # cross-lingual examples the head sees; UHRI stays a pure test set
     Xs, ys = sdg_parallel_pairs(embedder)
     Xc_all, yc_all = np.vstack([Xc, Xs]), np.concatenate([y, ys])
+    # the cross-lingual head's own operating point, by the same rule as the same-language one, on
+    # its out-of-fold probabilities over its own training pairs (UHRI stays unseen)
+    Pc_all = cv_probabilities(Xc_all, yc_all, CROSS_FEATURES, repeats=3)
+    cross_table = pr_table(yc_all == "duplicate", Pc_all[:, CLASSES.index("duplicate")])
+    ok_c = [r for r in cross_table if r["precision"] >= 0.9] or cross_table
+    t_cross = max(ok_c, key=lambda r: (r["f1"], r["threshold"]))["threshold"]
     dup = y == "duplicate"
     table = pr_table(dup, P[:, CLASSES.index("duplicate")])
     # operating point: the best F1 among thresholds whose precision is at least 0.9 (else best F1)
@@ -147,34 +205,42 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
              and r["precision"] >= RELATED_SHOWN_MIN_PRECISION]
     t_shown = min(shown) if shown else max(t_rel, 0.8)
     best_p_at_r90 = max([r["precision"] for r in table if r["recall"] >= 0.9] or [0.0])
-    full = fit_head(X, y, FEATURES)
+    X_all, y_all = (np.vstack([X, Xe]), np.concatenate([y, ye])) if Xe is not None else (X, y)
+    full = fit_head(X_all, y_all, FEATURES)
     t_fu, fu_info, fu_head = t_dup, None, None
     if followups:
         _, recs = read_file(corpus)
-        fu_head, t_fu, fu_info = followup_head(embedder, tfidf, X, y, followups,
+        fu_head, t_fu, fu_info = followup_head(embedder, tfidf, X_all, y_all, followups,
                                                {r.external_id: r.text for r in recs})
     scorer = PairScorer(full, fit_head(Xc_all, yc_all, CROSS_FEATURES), followup=fu_head, meta={
         "name": "link-scorer", "version": version, "task": "duplicate", "embedder": embedder.model_id,
         "features": list(FEATURES), "cross_features": list(CROSS_FEATURES), "cross_head_input": "cosines of language-centred vectors", "classes": list(CLASSES),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_data": {"gold": Path(gold).name, "gold_sha256": _sha(gold), "pairs": int(len(y)),
+                          "label_column": "label (adjudicated)",
+                          "extra": Xe is not None and {"file": Path(extra).name, "sha256": _sha(extra),
+                                                       "pairs": int(len(ye)), "use": "training folds only"},
                           "corpus": Path(corpus).name, "corpus_sha256": _sha(corpus),
                           "cross_lingual_pairs": {"source": "corpora/sdg/sdg_targets.csv", "pairs": int(len(ys)),
                                                   "sha256": _sha(_sdg_path())}},
         "libraries": {lib: metadata.version(lib) for lib in LIBS if _installed(lib)} | {"python": platform.python_version()},
         "thresholds": {"duplicate": float(t_dup), "related": float(t_rel), "follows_up": float(t_fu),
+                       "cross_duplicate": float(t_cross),
                        "related_shown": float(t_shown)},
         "follows_up_calibration": fu_info and {"gold": Path(followups).name, "sha256": _sha(followups),
                                                "half": "even pair ids", **fu_info},
         "heads": {"full": "same language, same cycle", "cross": "different languages",
                   "followup": "same State, different cycles" if fu_head else "absent: full head used"},
-        "cv": {"scheme": "5 x stratified 5-fold, out-of-fold probabilities",
+        "cv": {"scheme": "5 x stratified 5-fold, out-of-fold probabilities"
+                         + (" (extra pairs in every training fold, never tested)" if Xe is not None else ""),
+               "spread_over_repeats": repeat_spread(y, reps),
                "accuracy": round(float((np.asarray(CLASSES)[P.argmax(1)] == y).mean()), 4),
                "per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
                "duplicate_precision_at_recall_0.90": best_p_at_r90,
                "duplicate_pr": table,
                "related_pr": rel_table,
-               "cosine_only_accuracy": round(float((np.asarray(CLASSES)[Pc.argmax(1)] == y).mean()), 4)},
+               "cosine_only_accuracy": round(float((np.asarray(CLASSES)[Pc.argmax(1)] == y).mean()), 4),
+               "cross_head_duplicate_pr": cross_table},
     })
     scorer.save(out)
     return scorer.meta
