@@ -15,19 +15,7 @@ from nrtd_nlp.services.tag_batching import TagBatcher
 from nrtd_nlp.services.tag_process import TagProcess
 from nrtd_nlp.services.tags import tag_texts
 
-TEXTS = ["Continue its efforts to combat poverty", "Ratify the Convention against Torture",
-         "Garantizar el acceso a la educación de todas las niñas", "Adopt a law against domestic violence"]
-
-
-@pytest.fixture()
-def country_engine(engine):
-    d = engine.settings.home / "labels"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "transition.csv").write_text(
-        "id,name_en,keywords_en\ntruth,Truth and reconciliation,truth commission|reparations\n"
-        "water,Drinking water,drinking water|sanitation\nschool,Schooling,primary school|education\n"
-        "poverty,Poverty,poverty|social protection\n", encoding="utf-8")
-    return engine
+from .test_tag_views import TEXTS, country_engine_for_batch  # noqa: F401  (fixture: a country's "transition" task)
 
 
 def _same(a: list[dict], b: list[dict]) -> None:
@@ -39,7 +27,8 @@ def _same(a: list[dict], b: list[dict]) -> None:
         np.testing.assert_allclose([t["score"] for t in tx["tags"]], [t["score"] for t in ty["tags"]], atol=2e-3)
 
 
-def test_child_answers_as_this_process_does(country_engine):
+def test_child_answers_as_this_process_does(country_engine_for_batch):
+    country_engine = country_engine_for_batch
     expected = tag_texts(country_engine, TEXTS, tasks=["transition"], top_k=2)  # builds and saves the prototypes
     langs = [r["language"] for r in expected]
     tp = TagProcess(country_engine.settings)
