@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")
+    use_token_cache: int = Field(default=8192, ge=0, description="token ids whose per-token USE-m3 work is "
+                                 "kept (13 KB each, filled as first seen; 0 = off; embed/use_token_cache.py)")
     max_text_chars: int = 20_000
     max_upload_bytes: int = 100 * 1024 * 1024
     threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")

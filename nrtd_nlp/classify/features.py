@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
+from itertools import repeat
 
 import numpy as np
 
@@ -64,13 +65,18 @@ class _Block:
     def rows(self, docs):
         vocab, idf = self.vocab, self.idf
         for doc in docs:
-            hits = [(j, n) for tok, n in self._counts(doc).items() if (j := vocab.get(tok)) is not None]
-            if not hits:
+            counts = self._counts(doc)
+            n = len(counts)  # vocabulary look-ups and counts taken in C (map/fromiter), not per token in Python
+            idx = np.fromiter(map(vocab.get, counts.keys(), repeat(-1, n)), np.int64, n)
+            keep = np.flatnonzero(idx >= 0)
+            if not len(keep):
                 yield np.empty(0, np.int32), np.empty(0, np.float64)
                 continue
-            hits.sort()
-            idx = np.fromiter((j for j, _ in hits), np.int32, len(hits))
-            val = (np.log(np.fromiter((n for _, n in hits), np.float64, len(hits))) + 1.0) * idf[idx]
+            idx = idx[keep]
+            order = np.argsort(idx, kind="stable")
+            idx = idx[order].astype(np.int32)
+            tf = np.fromiter(counts.values(), np.float64, n)[keep][order]
+            val = (np.log(tf) + 1.0) * idf[idx]
             yield idx, val / np.sqrt(val @ val)
 
 

