@@ -17,6 +17,11 @@ def test_paragraph_numbers():
     assert split_paragraph_number("133-29 - المكافحة الفعالة") == ("133.29", "المكافحة الفعالة")
     assert split_paragraph_number("١٣٢-١٤١ اتخاذ تدابير") == ("132.141", "اتخاذ تدابير")
     assert split_paragraph_number("119 - 106 مواصلة الجهود") == ("119.106", "مواصلة الجهود")
+    # a labelled prefix in a few UHRI English UPR cells: its translations carry none
+    assert split_paragraph_number("Recommendation No. 93, para. 95:93. Pass comprehensive legislation") == (
+        "95.93", "Pass comprehensive legislation")
+    assert split_paragraph_number("Recommendation No. 1, para. 101:1. Consider acceding")[1] == "Consider acceding"
+    assert split_paragraph_number("Recommendations of the Committee")[0] is None
 
 
 def test_state_suffix_variants():

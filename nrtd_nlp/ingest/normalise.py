@@ -31,8 +31,16 @@ def clean_whitespace(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+# "Recommendation No. 93, para. 95:93. Pass …" (a few UHRI English UPR cells): paragraph 95, item 93
+_PARA_LABELLED = re.compile(r"^\s*Recommendation\s+No\.?\s*(\d{1,3})\s*,\s*para(?:graph)?\.?\s*(\d{1,3})\s*:\s*"
+                            r"(?:\d{1,3}\s*\.\s*)?(?=\D)", re.I)
+
+
 def split_paragraph_number(text: str) -> tuple[str | None, str]:
     """``"132.90 Ratify …"`` -> ``("132.90", "Ratify …")``."""
+    m = _PARA_LABELLED.match(text)
+    if m:
+        return f"{m.group(2)}.{m.group(1)}", text[m.end():].lstrip()
     m = _PARA_DOTTED.match(text)
     if m:
         para = re.sub(r"\s", "", m.group(1))
