@@ -23,7 +23,9 @@ TEXTS = [
 def test_fast_tfidf_matches_sklearn():
     for blocks in (("word", "char"), ("word", "lead"), ("word",)):
         f = TextFeatures(blocks, 5000).fit(TEXTS)
-        queries = TEXTS[:5] + ["", "zzzz qqq", "Ratificar la Convención contra la Tortura"]
+        queries = TEXTS[:5] + ["", "zzzz qqq", "Ratificar la Convención contra la Tortura",
+                               "  Ratify\tthe  CAT\n\nand the CAT  ", "a I", "批准《禁止酷刑公约》", "ratify RATIFY Ratify"]
+        f.transform(queries[::-1])  # char blocks remember words: the second pass reads them back
         fast = f.transform(queries)
         ref = sparse.hstack([f.vectorizers_[k].transform(f._input(k, queries)) for k in blocks]).tocsr()
         assert fast.shape == ref.shape and fast.dtype == np.float32
