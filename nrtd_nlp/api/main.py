@@ -23,11 +23,12 @@ def create_app(engine=None) -> FastAPI:
             from ..services.context import Engine
 
             app.state.engine = Engine()
+            from .warmup import start_tagger_warm_up, warm_up
+
+            taggers = start_tagger_warm_up(app.state.engine)  # the tagging process loads meanwhile
             app.state.engine.index  # load the model and the index once, before the first request
             getattr(app.state.engine.embedder, "warm", lambda: None)()  # models load lazily elsewhere
-            from .warmup import warm_up  # route contexts, SQL statements, pooled connections; gc.freeze()
-
-            warm_up(app, app.state.engine)
+            warm_up(app, app.state.engine, taggers)  # route contexts, SQL statements, pooled connections; gc.freeze()
         yield
         if engine is None:
             app.state.engine.close()

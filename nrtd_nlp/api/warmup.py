@@ -13,13 +13,37 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 
 log = logging.getLogger(__name__)
 
 
-def warm_up(app, engine) -> None:
+def start_tagger_warm_up(engine) -> threading.Thread | None:
+    """Start loading the taggers in the tagging process (services/tag_process.py) now, so that it loads
+    them while this process loads its own embedder; ``warm_up`` waits for it. None when there is no
+    tagging process (then ``warm_up`` loads them here) or warming is off."""
+    try:
+        if not engine.settings.warm_taggers or engine.tag_batcher.runner is None:
+            return None
+        tasks = engine.taggers.tasks()
+    except Exception:  # noqa: BLE001 - warm_up then tries in its own way and logs what fails
+        log.warning("could not start the taggers' warm-up", exc_info=True)
+        return None
+
+    def run():
+        try:
+            engine.tag_batcher.warm(tasks)
+        except Exception:  # noqa: BLE001 - a tagger that cannot load says so on its own requests
+            log.warning("warm-up of the taggers failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="nrtd-tag-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up(app, engine, tagger_warm_up: threading.Thread | None = None) -> None:
     """Build route contexts, compile the review path's statements, open pooled connections, load the
-    taggers, freeze the GC."""
+    taggers (or wait for ``start_tagger_warm_up``'s thread), freeze the GC."""
     scope = {"type": "http", "path": "/__warm_up__/", "method": "GET", "headers": [], "query_string": b"",
              "root_path": "", "app": app}
     for route in app.router.routes:  # a path no route has: every router builds its contexts and says no
@@ -33,11 +57,18 @@ def warm_up(app, engine) -> None:
         warm_statements(engine)
     except Exception:  # noqa: BLE001 - e.g. a database that is not reachable yet: requests will say so
         log.warning("warm-up of the review statements failed", exc_info=True)
+    if tagger_warm_up is not None:
+        tagger_warm_up.join(300)
+    else:
+        _warm_taggers_here(engine)
+    gc.collect()
+    gc.freeze()
+
+
+def _warm_taggers_here(engine) -> None:
     try:  # load every task's tagger bundle now, not on a client's first request (each worker process has its own,
         # in its tagging process when there is one: services/tag_process.py)
         if engine.settings.warm_taggers:
             engine.tag_batcher.warm(engine.taggers.tasks())
     except Exception:  # noqa: BLE001 - a tagger that cannot load says so on its own requests
         log.warning("warm-up of the taggers failed", exc_info=True)
-    gc.collect()
-    gc.freeze()

@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from .tags import tag_validated
+from .tags import tag_validated, warm_taggers
 
 
 @dataclass
@@ -57,7 +57,7 @@ class TagBatcher:
         if self.runner is not None:
             self.runner.warm(tasks)
         else:
-            tag_validated(self.engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
+            warm_taggers(self.engine, tasks)
 
     def close(self) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ def _child_main(conn, settings_json: str) -> None:
     from ..config import Settings
     from ..store.db import Database
     from .context import Engine
-    from .tags import tag_validated
+    from .tags import tag_validated, warm_taggers
 
     settings = Settings.model_validate_json(settings_json)
     # tagging reads no table: no migration check from the child (the server has done it)
@@ -44,7 +44,7 @@ def _child_main(conn, settings_json: str) -> None:
             if name == "tag":
                 out = tag_validated(engine, *args)
             elif name == "warm":
-                tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(args[0]), 3)
+                warm_taggers(engine, args[0])
                 import gc
 
                 gc.collect()

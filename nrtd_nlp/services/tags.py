@@ -220,6 +220,11 @@ def tag_validated(engine, texts: list[str], langs: list[str], tasks: list[str], 
     return results
 
 
+def warm_taggers(engine, tasks: list[str]) -> None:
+    """Load every task's bundle (and its encoder) with one small call, before the first request."""
+    tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
+
+
 def detect_languages(engine, texts: list[str], languages: list[str | None] | None) -> list[str]:
     return [(languages[i] if languages and languages[i] else engine.detector.detect(t)[0])
             for i, t in enumerate(texts)]
