@@ -287,3 +287,26 @@ def test_related_links_are_capped_per_record():
     found += [("related", 2, 3, 0.5, 0, False), ("related", 2, 4, 0.4, 0, False), ("related", 3, 4, 0.3, 0, False)]
     kept = {(f[1], f[2]) for f in _cap_related(found, 1)}
     assert (1, 9) in kept and (1, 2) in kept and (3, 4) not in kept
+
+
+def test_followup_head_reads_its_own_feature_subset(tmp_path, test_embedder):
+    """The follow-up head leaves out the clause and intent features; the scorer hands it only its
+    columns, after a save and load, and only for pairs across cycles."""
+    from nrtd_nlp.link.train import FOLLOWUP_DROPPED, FOLLOWUP_FEATURES
+
+    assert set(FOLLOWUP_DROPPED) <= set(FEATURES) and not set(FOLLOWUP_DROPPED) & set(FOLLOWUP_FEATURES)
+    ta = [TEXTS[a][0] for a, _, _ in LABELLED]
+    tb = [TEXTS[b][0] for _, b, _ in LABELLED]
+    y = np.asarray([lab for _, _, lab in LABELLED])
+    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
+                  test_embedder.encode(ta), test_embedder.encode(tb))
+    cols = [FEATURES.index(f) for f in FOLLOWUP_FEATURES]
+    cross = [FEATURES.index(f) for f in CROSS_FEATURES]
+    fu = fit_head(X[:, cols], y, FOLLOWUP_FEATURES, C=0.1)
+    meta = {"name": "t", "version": "0", "thresholds": {"duplicate": 0.5, "related": 0.4}}
+    PairScorer(fit_head(X, y, FEATURES), fit_head(X[:, cross], y, CROSS_FEATURES), meta, followup=fu).save(tmp_path)
+    scorer = PairScorer.load(tmp_path)
+    cycle = np.arange(len(y)) % 2 == 0
+    P = scorer.predict(X, cross_cycle=cycle)
+    assert np.allclose(P[cycle], fu.proba(X[cycle][:, cols]))
+    assert np.allclose(P[~cycle], scorer.full.proba(X[~cycle]))

@@ -93,7 +93,8 @@ class PairScorer:
         ``cross_cycle`` marks same-State pairs from different cycles (the follow-up head)."""
         P = self.full.proba(X)
         if self.followup is not None and cross_cycle is not None and cross_cycle.any():
-            P[cross_cycle] = self.followup.proba(X[cross_cycle])
+            idx = [FEATURES.index(f) for f in self.followup.features]  # it may read a subset
+            P[cross_cycle] = self.followup.proba(X[cross_cycle][:, idx])
         if cross is not None and cross.any():
             if cross_cos is None:
                 idx = [FEATURES.index(f) for f in self.cross.features]
