@@ -31,6 +31,9 @@ def test_state_suffix_variants():
     assert split_state_suffix("Ratify it (Spain, Tunisia, Portugal);")[0] == "Spain, Tunisia, Portugal"
     assert split_state_suffix("采取措施防止贩运人口(科特迪瓦)；") == ("科特迪瓦", "采取措施防止贩运人口")
     assert split_state_suffix("إلغاء عقوبة الإعدام (إيطاليا)؛")[0] == "إيطاليا"
+    assert split_state_suffix("Ratify the Protocol ( the Republic of Moldova)") == ("the Republic of Moldova",
+                                                                                    "Ratify the Protocol")
+    assert split_state_suffix("Ratify the Convention (the Palermo Protocol)")[0] is None
 
 
 def test_suffix_that_is_not_a_state_is_kept():

@@ -63,6 +63,8 @@ def looks_like_state_list(inner: str) -> bool:
     if re.search(r"\d{2,}", inner):  # years, document symbols
         return False
     first = inner[0]
+    if re.match(r"the\s+[A-Z]", inner) and not re.search(r"\b(?:Convention|Protocol|Covenant|Committee)\b", inner):
+        return True  # "( the Republic of Moldova)" (one UHRI English cell)
     if first.isalpha() and first.isascii() and not first.isupper():
         return False  # "(in terms of exclusion)": a lowercase Latin start is prose, not a State
     return any(ch.isalpha() for ch in inner)
