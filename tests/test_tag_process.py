@@ -56,6 +56,21 @@ def test_child_answers_as_this_process_does(country_engine_for_batch):
         _same(b.tag(TEXTS[2:], langs[2:], ["transition"], 2), expected[2:])
         b.close()  # closes the child too
         assert tp._proc is None
+
+        # the server's start-up has the child load its taggers in the background (api/warmup.py)
+        from types import SimpleNamespace
+
+        from nrtd_nlp.api.warmup import start_tagger_warm_up
+
+        b = TagBatcher(country_engine, runner=tp)
+        server = SimpleNamespace(settings=country_engine.settings, tag_batcher=b,
+                                 taggers=SimpleNamespace(tasks=lambda: ["transition"]))
+        thread = start_tagger_warm_up(server)
+        assert thread is not None
+        thread.join(120)
+        assert tp._proc is not None and tp._proc.is_alive() and tp.pid != pid
+        assert start_tagger_warm_up(country_engine) is None  # no child (model object given): warm_up loads here
+        b.close()
     finally:
         tp.close()
 
