@@ -310,3 +310,29 @@ def test_followup_head_reads_its_own_feature_subset(tmp_path, test_embedder):
     P = scorer.predict(X, cross_cycle=cycle)
     assert np.allclose(P[cycle], fu.proba(X[cycle][:, cols]))
     assert np.allclose(P[~cycle], scorer.full.proba(X[~cycle]))
+
+
+def test_binary_duplicate_head_replaces_p_duplicate(tmp_path, test_embedder):
+    """The binary head's P(duplicate) is the scorer's; related and different keep their ratio and
+    the three still sum to one; it survives a save and load."""
+    from nrtd_nlp.link.scorer import DUP_CLASSES, fit_duplicate_head
+
+    ta = [TEXTS[a][0] for a, _, _ in LABELLED]
+    tb = [TEXTS[b][0] for _, b, _ in LABELLED]
+    y = np.asarray([lab for _, _, lab in LABELLED])
+    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
+                  test_embedder.encode(ta), test_embedder.encode(tb))
+    cross = [FEATURES.index(f) for f in CROSS_FEATURES]
+    full, dup = fit_head(X, y, FEATURES), fit_duplicate_head(X, y, FEATURES)
+    assert dup.classes == DUP_CLASSES
+    from sklearn.linear_model import LogisticRegression
+
+    Z = (X - dup.mean) / dup.scale
+    ref = LogisticRegression(max_iter=5000).fit(Z, y == "duplicate").predict_proba(Z)[:, 1]
+    assert np.allclose(dup.proba(X)[:, 1], ref, atol=1e-6)
+    meta = {"name": "t", "version": "0", "thresholds": {"duplicate": 0.5, "related": 0.4}}
+    PairScorer(full, fit_head(X[:, cross], y, CROSS_FEATURES), meta, duplicate=dup).save(tmp_path)
+    P = PairScorer.load(tmp_path).predict(X)
+    Pf = full.proba(X)
+    assert np.allclose(P.sum(1), 1) and np.allclose(P[:, 1], ref, atol=1e-6)
+    assert np.allclose(P[:, 0] / P[:, 2], Pf[:, 0] / Pf[:, 2])

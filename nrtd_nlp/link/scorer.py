@@ -2,8 +2,12 @@
 P(duplicate), P(related), P(different). Stored as plain JSON (no pickle) in a model bundle with a
 manifest: version, embedder id, training-data hash, library versions, thresholds, CV figures.
 
-Two heads: ``full`` for pairs in the same language (all features) and ``cross`` for pairs in
-different languages (the embedding cosines only: word and TF-IDF overlap mean nothing there).
+Heads: ``full`` for pairs in the same language (all features) and ``cross`` for pairs in
+different languages (the embedding cosines only: word and TF-IDF overlap mean nothing there);
+``followup`` for same-State pairs across cycles; and ``duplicate``, a binary duplicate-vs-rest
+model over the same features whose P(duplicate) replaces the ``full`` head's (related and
+different keep their ratio): it ranks duplicates better than the 3-class softmax (duplicate
+precision at recall 0.90, 10 x 5-fold: 0.888 -> 0.916).
 """
 
 from __future__ import annotations
@@ -48,21 +52,51 @@ class Head:
                    np.asarray(d["intercept"]), tuple(d["classes"]))
 
 
-def fit_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], C: float = 1.0) -> Head:
+def fit_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], C: float = 1.0,
+             classes: tuple[str, ...] = CLASSES) -> Head:
+    """Logistic regression on standardised features. With two ``classes`` it is the binary model,
+    stored as a softmax with a zero first row (the same probabilities)."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = X.mean(0), X.std(0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / scale, y)
-    order = [list(lr.classes_).index(c) for c in CLASSES]
-    return Head(features, mean, scale, lr.coef_[order], lr.intercept_[order])
+    if len(classes) == 2:
+        assert list(lr.classes_) == sorted(classes)
+        sign = 1.0 if lr.classes_[1] == classes[1] else -1.0
+        coef = np.vstack([np.zeros_like(lr.coef_[0]), sign * lr.coef_[0]])
+        return Head(features, mean, scale, coef, np.asarray([0.0, sign * lr.intercept_[0]]), tuple(classes))
+    order = [list(lr.classes_).index(c) for c in classes]
+    return Head(features, mean, scale, lr.coef_[order], lr.intercept_[order], tuple(classes))
+
+
+DUP_CLASSES = ("other", "duplicate")
+
+
+def fit_duplicate_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...]) -> Head:
+    """Duplicate against everything else (related and different together)."""
+    return fit_head(X, np.where(y == "duplicate", "duplicate", "other"), features, classes=DUP_CLASSES)
+
+
+def with_duplicate_head(P: np.ndarray, p_dup: np.ndarray) -> np.ndarray:
+    """The 3-class probabilities with P(duplicate) from the binary head; related and different keep
+    their ratio and share the rest."""
+    rest = P[:, [CLASSES.index("different"), CLASSES.index("related")]]
+    rest = rest / np.maximum(rest.sum(1, keepdims=True), 1e-12)
+    out = np.empty_like(P)
+    out[:, CLASSES.index("duplicate")] = p_dup
+    out[:, CLASSES.index("different")] = (1 - p_dup) * rest[:, 0]
+    out[:, CLASSES.index("related")] = (1 - p_dup) * rest[:, 1]
+    return out
 
 
 class PairScorer:
     """``predict(X_full, cross_mask) -> (n, 3)`` probabilities in CLASSES order."""
 
-    def __init__(self, full: Head, cross: Head, meta: dict, followup: Head | None = None):
+    def __init__(self, full: Head, cross: Head, meta: dict, followup: Head | None = None,
+                 duplicate: Head | None = None):
         self.full, self.cross, self.meta, self.followup = full, cross, meta, followup
+        self.duplicate = duplicate  # binary duplicate-vs-rest head beside ``full`` (v4; older bundles: none)
 
     @property
     def agent(self) -> str:
@@ -92,6 +126,8 @@ class PairScorer:
         language-centred vectors, (n, 2)) when given, else the cosine columns of ``X``.
         ``cross_cycle`` marks same-State pairs from different cycles (the follow-up head)."""
         P = self.full.proba(X)
+        if self.duplicate is not None and len(X):
+            P = with_duplicate_head(P, self.duplicate.proba(X)[:, 1])
         if self.followup is not None and cross_cycle is not None and cross_cycle.any():
             idx = [FEATURES.index(f) for f in self.followup.features]  # it may read a subset
             P[cross_cycle] = self.followup.proba(X[cross_cycle][:, idx])
@@ -107,6 +143,8 @@ class PairScorer:
         heads = {"full": self.full.to_dict(), "cross": self.cross.to_dict()}
         if self.followup is not None:
             heads["followup"] = self.followup.to_dict()
+        if self.duplicate is not None:
+            heads["duplicate"] = self.duplicate.to_dict()
         (folder / "model.json").write_text(json.dumps(heads))
         (folder / "manifest.json").write_text(json.dumps(self.meta, indent=1))
 
@@ -119,4 +157,5 @@ class PairScorer:
         except FileNotFoundError as e:
             raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
         fu = Head.from_dict(model["followup"]) if "followup" in model else None
-        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu)
+        dup = Head.from_dict(model["duplicate"]) if "duplicate" in model else None
+        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu, duplicate=dup)
