@@ -7,7 +7,7 @@ different languages (the embedding cosines only: word and TF-IDF overlap mean no
 ``followup`` for same-State pairs across cycles; and ``duplicate``, a binary duplicate-vs-rest
 model over the same features whose P(duplicate) replaces the ``full`` head's (related and
 different keep their ratio): it ranks duplicates better than the 3-class softmax (duplicate
-precision at recall 0.90, 10 x 5-fold: 0.888 -> 0.916).
+precision at recall 0.90 on the adjudicated UPR pairs, 5 x 5-fold: 0.890 -> 0.910; README).
 """
 
 from __future__ import annotations
