@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")
+    switch_interval_ms: float = Field(default=0.5, ge=0, description="the API server's GIL switch interval "
+                                      "(Python's default is 5 ms; 0 = leave it): the thread that hands "
+                                      "POST /v1/tag batches to the tagging process waits for the lock "
+                                      "no longer than this while the event loop answers requests")
     use_token_cache: int = Field(default=8192, ge=0, description="token ids whose per-token USE-m3 work is "
                                  "kept (13 KB each, filled as first seen; 0 = off; embed/use_token_cache.py)")
     max_text_chars: int = 20_000

@@ -84,3 +84,17 @@ def test_not_found_and_bad_params(client):
     assert client.get("/v1/recommendations/999").status_code == 404
     r = client.get("/v1/recommendations", params={"limit": 0})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "limit"
+
+
+def test_server_shortens_the_switch_interval(engine):
+    """The tag batcher's thread waits for the interpreter lock at most ``switch_interval_ms`` (api/main.py)."""
+    import sys
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        with TestClient(create_app(engine=engine)):
+            assert sys.getswitchinterval() == pytest.approx(engine.settings.switch_interval_ms / 1000)
+        assert engine.settings.switch_interval_ms == 0.5
+    finally:
+        sys.setswitchinterval(before)

@@ -12,11 +12,26 @@ from .. import __version__
 from ..errors import NrtdError
 
 
+def _set_switch_interval(settings=None) -> None:
+    """Shorten the interpreter's switch interval (``Settings.switch_interval_ms``). The tag batcher's thread
+    (services/tag_batching.py) takes the tagging process's answer and sends the next batch; with Python's
+    5 ms it waited for the event loop to let go of the lock, and the tagging process sat idle meanwhile.
+    ``benchmarks/tag.py``, 10 clients, 2 cores: p50 41-46 ms at 5 ms, 35-43 ms at 0.5 ms."""
+    import sys
+
+    from ..config import get_settings
+
+    ms = (settings or get_settings()).switch_interval_ms
+    if ms > 0:
+        sys.setswitchinterval(ms / 1000)
+
+
 def create_app(engine=None) -> FastAPI:
     """``engine`` is an already-built :class:`Engine` (tests); otherwise one is built at startup."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        _set_switch_interval(engine.settings if engine is not None else None)
         if engine is not None:
             app.state.engine = engine
         else:
@@ -62,6 +77,11 @@ def create_app(engine=None) -> FastAPI:
     reader, curate, admin = (Depends(require("reader")), Depends(require("reader", write="reviewer")),
                              Depends(require("reader", write="admin")))
     app.include_router(health.router)
+    from .routes import tags as _tags  # POST /v1/tag is a read: nothing is stored
+
+    # first after /healthz: a request is matched against the routes in order, and /v1/tag is the path other
+    # systems call at rates (matching it after every other router was ~10 % of the tag server's CPU)
+    app.include_router(_tags.router, prefix="/v1", dependencies=[Depends(require("reader"))])
     app.include_router(recommendations.router, prefix="/v1", dependencies=[admin])
     app.include_router(imports.router, prefix="/v1", dependencies=[Depends(require("admin"))])
     app.include_router(links.router, prefix="/v1", dependencies=[curate])
@@ -87,8 +107,5 @@ def create_app(engine=None) -> FastAPI:
 
     app.include_router(_clusters.router, prefix="/v1", dependencies=[curate])
     app.include_router(_jobs.router, prefix="/v1", dependencies=[admin])
-    from .routes import tags as _tags  # POST /v1/tag is a read: nothing is stored
-
-    app.include_router(_tags.router, prefix="/v1", dependencies=[Depends(require("reader"))])
     app.include_router(_tags.admin_router, prefix="/v1", dependencies=[Depends(require("admin"))])
     return app

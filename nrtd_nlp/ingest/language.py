@@ -48,14 +48,23 @@ class LanguageDetector:
             self._ft = detect
         return self._ft
 
-    def _script(self, text: str) -> str | None:
-        letters = len(_LETTER.findall(text)) or 1
-        han = len(_HAN.findall(text))
-        if han / letters > 0.3:
+    @staticmethod
+    def _share(pattern: re.Pattern, text: str, letters: list) -> float:
+        """Share of ``text``'s letters that ``pattern`` matches; counted only when it matches at all
+        (a search that fails is cheap; counting every letter of every text was a third of ``detect``)."""
+        if not pattern.search(text):
+            return 0.0
+        if not letters:
+            letters.append(len(_LETTER.findall(text)) or 1)
+        return len(pattern.findall(text)) / letters[0]
+
+    def _script(self, text: str, letters: list | None = None) -> str | None:
+        letters = [] if letters is None else letters
+        if self._share(_HAN, text, letters) > 0.3:
             if _KANA.search(text):
                 return "ja"
             return "zh"
-        if len(_HANGUL.findall(text)) / letters > 0.3:
+        if self._share(_HANGUL, text, letters) > 0.3:
             return "ko"
         return None
 
@@ -63,7 +72,8 @@ class LanguageDetector:
         clean = " ".join(text.split())
         if not _LETTER.search(clean):
             return "und", 0.0
-        script = self._script(clean)
+        letters: list = []  # the letter count, once it is needed
+        script = self._script(clean, letters)
         if script:
             return script, 1.0
         try:
@@ -73,8 +83,9 @@ class LanguageDetector:
         top = [(r["lang"].split("-")[0], float(r["score"])) for r in res]
         code, score = top[0]
         scores = dict(top)
-        words = [w.lower() for w in _WORD.findall(clean)]
-        if len(words) < 12 and score < 0.8 and code in ("en", "fr", "es", "pt", "it", "ca", "gl", "nl", "de"):
+        words = ([w.lower() for w in _WORD.findall(clean)]
+                 if score < 0.8 and code in ("en", "fr", "es", "pt", "it", "ca", "gl", "nl", "de") else ())
+        if words and len(words) < 12:
             votes = {lang: scores.get(lang, 0.0) + 0.5 * sum(w in lex for w in words)
                      for lang, lex in _LEXICON_SETS.items()}
             if any(v >= 0.5 for v in votes.values()):
@@ -82,10 +93,9 @@ class LanguageDetector:
                 score = scores.get(code, score)
         if hint and hint in scores and (code == hint or score < 0.8):
             return hint, scores[hint]
-        letters = len(_LETTER.findall(clean)) or 1
-        if len(_ARABIC.findall(clean)) / letters > 0.5 and code not in ("fa", "ur", "ps", "ku", "sd"):
+        if code not in ("fa", "ur", "ps", "ku", "sd") and self._share(_ARABIC, clean, letters) > 0.5:
             return "ar", score
-        if len(_CYRILLIC.findall(clean)) / letters > 0.5 and code not in _CYRILLIC_LANGS:
+        if code not in _CYRILLIC_LANGS and self._share(_CYRILLIC, clean, letters) > 0.5:
             return "ru", score
         return code, score
 
