@@ -80,7 +80,8 @@ def create_app(engine=None) -> FastAPI:
     from .routes import tags as _tags  # POST /v1/tag is a read: nothing is stored
 
     # first after /healthz: a request is matched against the routes in order, and /v1/tag is the path other
-    # systems call at rates (matching it after every other router was ~10 % of the tag server's CPU)
+    # systems call at rates (matching it after every other router was ~11 % of the server process's samples under
+    # benchmarks/tag.py, py-spy)
     app.include_router(_tags.router, prefix="/v1", dependencies=[Depends(require("reader"))])
     app.include_router(recommendations.router, prefix="/v1", dependencies=[admin])
     app.include_router(imports.router, prefix="/v1", dependencies=[Depends(require("admin"))])
