@@ -94,14 +94,20 @@ LABELLED = [("t1", "t2", "duplicate"), ("t4", "t5", "duplicate"), ("t8", "t9", "
             ("t5", "t6", "different"), ("t9", "t10", "different"), ("t2", "t4", "different")]
 
 
-@pytest.fixture()
-def scorer_dir(tmp_path, test_embedder):
-    """A small scorer for the test embedder, trained the way `nrtd train-links` trains."""
+def _labelled_features(embedder):
+    """Pair features and labels of the LABELLED pairs, as `nrtd train-links` computes them."""
     ta = [TEXTS[a][0] for a, _, _ in LABELLED]
     tb = [TEXTS[b][0] for _, b, _ in LABELLED]
     y = np.asarray([lab for _, _, lab in LABELLED])
-    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
-                  test_embedder.encode(ta), test_embedder.encode(tb))
+    X = featurize(embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb, embedder.encode(ta),
+                  embedder.encode(tb))
+    return X, y
+
+
+@pytest.fixture()
+def scorer_dir(tmp_path, test_embedder):
+    """A small scorer for the test embedder, trained the way `nrtd train-links` trains."""
+    X, y = _labelled_features(test_embedder)
     idx = [FEATURES.index(f) for f in CROSS_FEATURES]
     meta = {"name": "link-scorer-test", "version": "0", "embedder": test_embedder.model_id,
             "thresholds": {"duplicate": 0.5, "related": 0.4}}
@@ -295,11 +301,7 @@ def test_followup_head_reads_its_own_feature_subset(tmp_path, test_embedder):
     from nrtd_nlp.link.train import FOLLOWUP_DROPPED, FOLLOWUP_FEATURES
 
     assert set(FOLLOWUP_DROPPED) <= set(FEATURES) and not set(FOLLOWUP_DROPPED) & set(FOLLOWUP_FEATURES)
-    ta = [TEXTS[a][0] for a, _, _ in LABELLED]
-    tb = [TEXTS[b][0] for _, b, _ in LABELLED]
-    y = np.asarray([lab for _, _, lab in LABELLED])
-    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
-                  test_embedder.encode(ta), test_embedder.encode(tb))
+    X, y = _labelled_features(test_embedder)
     cols = [FEATURES.index(f) for f in FOLLOWUP_FEATURES]
     cross = [FEATURES.index(f) for f in CROSS_FEATURES]
     fu = fit_head(X[:, cols], y, FOLLOWUP_FEATURES, C=0.1)
@@ -317,11 +319,7 @@ def test_binary_duplicate_head_replaces_p_duplicate(tmp_path, test_embedder):
     the three still sum to one; it survives a save and load."""
     from nrtd_nlp.link.scorer import DUP_CLASSES, fit_duplicate_head
 
-    ta = [TEXTS[a][0] for a, _, _ in LABELLED]
-    tb = [TEXTS[b][0] for _, b, _ in LABELLED]
-    y = np.asarray([lab for _, _, lab in LABELLED])
-    X = featurize(test_embedder, fit_tfidf([t for t, _ in TEXTS.values()] * 2), ta, tb,
-                  test_embedder.encode(ta), test_embedder.encode(tb))
+    X, y = _labelled_features(test_embedder)
     cross = [FEATURES.index(f) for f in CROSS_FEATURES]
     full, dup = fit_head(X, y, FEATURES), fit_duplicate_head(X, y, FEATURES)
     assert dup.classes == DUP_CLASSES
