@@ -207,6 +207,13 @@ def test_curation_errors(clustered):
     rec = next(iter(_memberships(clustered)[a]))
     with pytest.raises(Conflict):
         move_member(clustered, rec, a, "ana")
+    from nrtd_nlp.services.clusters import move_members
+
+    c = rows[2]["id"]
+    before, n_audit = _memberships(clustered), len(_audits(clustered, "cluster_move_member"))
+    with pytest.raises(NotFound):  # one unknown record: nothing moves, nothing is audited
+        move_members(clustered, [rec, 10**9], c, "ana")
+    assert _memberships(clustered) == before and len(_audits(clustered, "cluster_move_member")) == n_audit
 
 
 def test_job_resumes_from_checkpoint(demo_engine):

@@ -26,6 +26,10 @@ def _set_switch_interval(settings=None) -> None:
         sys.setswitchinterval(ms / 1000)
 
 
+_HTTP_CODES = {400: ("bad_request", "body"), 404: ("not_found", "path"), 405: ("method_not_allowed", "method"),
+               413: ("too_large", "body"), 415: ("unsupported_media_type", "body")}
+
+
 def create_app(engine=None) -> FastAPI:
     """``engine`` is an already-built :class:`Engine` (tests); otherwise one is built at startup."""
 
@@ -67,6 +71,30 @@ def create_app(engine=None) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": {
             "code": "invalid_input", "field": first["field"],
             "message": f"{first['field']}: {first['message']}", "errors": errors}})
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        """Starlette's own errors (no such route, wrong method, an unparsable body) in the documented shape."""
+        if isinstance(exc.detail, dict) or exc.status_code < 400:
+            return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+        code, field = _HTTP_CODES.get(exc.status_code, ("http_error", "body"))
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):
+            message = f"{message}: {request.method} {request.url.path}"
+        return JSONResponse(status_code=exc.status_code, headers=exc.headers,
+                            content={"detail": {"code": code, "field": field, "message": message}})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        """A defect, not the caller's fault: logged with its traceback; the client gets the documented shape."""
+        import logging
+
+        logging.getLogger("nrtd_nlp.api").error("unexpected error on %s %s", request.method, request.url.path,
+                                                exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": {
+            "code": "internal_error", "message": f"internal error ({type(exc).__name__}); the server log has the details"}})
 
     from fastapi import Depends
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
+import annotated_types as at
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TEXT = 20_000
+MAX_INT = 2**63 - 1  # the database's INTEGER: a larger id or offset is a 422 naming the field, not a 500
+DbId = Annotated[int, at.Interval(ge=-MAX_INT, le=MAX_INT)]
 
 
 class RecommendationIn(BaseModel):

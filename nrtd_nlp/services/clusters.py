@@ -288,23 +288,32 @@ def _sub_labels(X: np.ndarray, k: int | None) -> np.ndarray:
 
 def move_member(engine: Engine, rec_id: int, to_cluster_id: str, who: str) -> dict:
     """Put a recommendation in another cluster (by a person: the target is pinned)."""
+    return move_members(engine, [rec_id], to_cluster_id, who)[0]
+
+
+def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: str) -> list[dict]:
+    """Move several recommendations into one cluster: all of them in one transaction, or none (an unknown
+    recommendation, or one already there, leaves every membership as it was)."""
     who = _who(who)
+    out = []
     with engine.db.session() as s:
-        if s.get(Recommendation, rec_id) is None:
-            raise NotFound(f"no recommendation {rec_id}", field="rec_id")
         target = _active(s, to_cluster_id)
-        current = s.execute(select(ClusterMember).join(Cluster, Cluster.id == ClusterMember.cluster_id)
-                            .where(ClusterMember.rec_id == rec_id, Cluster.status == "active")).scalars().all()
-        if any(m.cluster_id == target.id for m in current):
-            raise Conflict(f"recommendation {rec_id} is already in cluster {target.id}", field="rec_id")
-        before = {"clusters": [m.cluster_id for m in current]}
-        for m in current:
-            s.delete(m)
-        s.flush()
-        s.add(ClusterMember(cluster_id=target.id, rec_id=rec_id, score=None, by="human"))
-        target.pinned = True
-        _audit(s, who, "cluster_move_member", target.id, before, {"rec_id": rec_id, "cluster": target.id})
-    return {"rec_id": rec_id, "from": before["clusters"], "to": to_cluster_id}
+        for rec_id in dict.fromkeys(rec_ids):
+            if s.get(Recommendation, rec_id) is None:
+                raise NotFound(f"no recommendation {rec_id}", field="rec_id")
+            current = s.execute(select(ClusterMember).join(Cluster, Cluster.id == ClusterMember.cluster_id)
+                                .where(ClusterMember.rec_id == rec_id, Cluster.status == "active")).scalars().all()
+            if any(m.cluster_id == target.id for m in current):
+                raise Conflict(f"recommendation {rec_id} is already in cluster {target.id}", field="rec_id")
+            before = {"clusters": [m.cluster_id for m in current]}
+            for m in current:
+                s.delete(m)
+            s.flush()
+            s.add(ClusterMember(cluster_id=target.id, rec_id=rec_id, score=None, by="human"))
+            target.pinned = True
+            _audit(s, who, "cluster_move_member", target.id, before, {"rec_id": rec_id, "cluster": target.id})
+            out.append({"rec_id": rec_id, "from": before["clusters"], "to": to_cluster_id})
+    return out
 
 
 def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:

@@ -1,6 +1,6 @@
 """Review sessions: the recommendations of one mechanism sitting, e.g. "UPR cycle 2 session 14", "CEDAW 2024".
 
-A session key is ``mechanism|cycle|session|year``: records with a cycle or session are grouped by them, the
+A session key is ``mechanism|cycle|session|year`` (a "|" or "%" inside a value is written %7C / %25): records with a cycle or session are grouped by them, the
 others by the year of their date ("undated" when there is none). The review queue of a session puts the
 most uncertain recommendations first: those whose undecided suggestions have a score closest to 0.5.
 """
@@ -21,10 +21,18 @@ def _year_col():
     return extract("year", Recommendation.date)
 
 
+def _escape(v: str) -> str:  # a "|" inside a stored value must not break the key
+    return v.replace("%", "%25").replace(SEP, "%7C")
+
+
+def _unescape(v: str) -> str:
+    return v.replace("%7C", SEP).replace("%7c", SEP).replace("%25", "%")
+
+
 def make_key(mechanism, cycle, session, year) -> str:
     if cycle or session:
         year = None
-    return SEP.join("" if v is None else str(int(v) if isinstance(v, float) else v)
+    return SEP.join("" if v is None else _escape(str(int(v) if isinstance(v, float) else v))
                     for v in (mechanism, cycle, session, year))
 
 
@@ -41,7 +49,9 @@ def parse_key(key: str) -> tuple[str, str, str, str]:
     parts = (key or "").split(SEP)
     if len(parts) != 4:
         raise InputError("a session key is mechanism|cycle|session|year", field="session")
-    return parts[0], parts[1], parts[2], parts[3]
+    if parts[3] and not (parts[3].isascii() and parts[3].isdigit() and len(parts[3]) <= 4):
+        raise InputError(f"the year in a session key is a number, not {parts[3]!r}", field="session")
+    return _unescape(parts[0]), _unescape(parts[1]), _unescape(parts[2]), parts[3]
 
 
 def session_clause(key: str):

@@ -150,10 +150,36 @@ def _audit(s, who: str, action: str, before: dict | None, after: dict | None, en
     s.add(AuditEvent(who=who, action=action, entity="review", entity_id=str(entity_id), before=before, after=after))
 
 
-def _check_task(task: str | None) -> str:
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}", field="task")
-    return task
+def _check_task(task: str | None, engine=None) -> str:
+    """The shipped tasks, institutions, and (with ``engine``) a country's own label sets under $NRTD_HOME/labels."""
+    if task in TASKS:
+        return task
+    if engine is not None and isinstance(task, str):
+        from ..classify.labels import available_tasks
+
+        if task in available_tasks(engine.settings.home):
+            return task
+    raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}", field="task")
+
+
+def _check_value(engine, conn, task: str, value: str) -> str:
+    """A value a person adds must be a label of the task, by id or name (the id is returned), or a known
+    institution: it feeds the export and retraining."""
+    if task == "institution":
+        from ..store.models import Institution
+
+        keys = {(m or {}).get("key") for m in conn.execute(select(Institution.mandate)).scalars()}
+        if value not in keys:
+            raise InputError(f"no institution {value!r}; add it first (nrtd institutions load, POST "
+                             "/v1/institutions)", field="value")
+        return value
+    from ..classify.labels import load_labels
+
+    labels = load_labels(task, engine.settings.home)
+    canon = value if value in labels else labels.resolve(value)
+    if canon is None:
+        raise InputError(f"{value!r} is not a {task} label (e.g. {', '.join(labels.ids[:5])})", field="value")
+    return canon
 
 
 def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = None, rec_id: int | None = None,
@@ -169,15 +195,26 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
             sug = conn.execute(_SUGGESTION_BY_ID, {"sid": suggestion_id}).first()
             if sug is None:
                 raise NotFound(f"suggestion {suggestion_id} does not exist", field="suggestion_id")
+            for name, given, real in (("rec_id", rec_id, sug[1]), ("task", task, sug[2]), ("value", value, sug[3])):
+                if given is not None and given != real:  # never record a decision on another slot than named
+                    raise InputError(f"suggestion {suggestion_id} is {sug[2]}={sug[3]} of recommendation {sug[1]}, "
+                                     f"not {name} {given!r}", field=name)
+            if decision == "add":
+                raise InputError("add names a value (rec_id + task + value), not a suggestion", field="suggestion_id")
             _, rec_id, task, value = sug
         else:
             if rec_id is None:
                 raise InputError("name a suggestion_id, or rec_id + task + value", field="rec_id")
-            _check_task(task)
+            _check_task(task, engine)
             value = (value or "").strip()
             if not value or len(value) > 200:
                 raise InputError("value must be 1 to 200 characters", field="value")
             sug = conn.execute(_SUGGESTION_BY_SLOT, {"rec_id": rec_id, "task": task, "value": value}).first()
+            if sug is None:  # a label's name or id, or a known institution; never free text
+                canon = _check_value(engine, conn, task, value)
+                if canon != value:
+                    value = canon
+                    sug = conn.execute(_SUGGESTION_BY_SLOT, {"rec_id": rec_id, "task": task, "value": value}).first()
             if sug is None and decision != "add":
                 raise InputError(f"nothing was suggested for {task}={value}; use decision=add", field="value")
         slot = {"rec_id": rec_id, "task": task, "value": value}
@@ -227,28 +264,47 @@ def revert(engine, review_id: int, reviewer: str) -> dict:
 
 
 def revert_many(engine, review_ids: list[int], reviewer: str) -> dict:
-    """Undo a bulk decision, newest first; each one is checked like :func:`revert` (all or nothing)."""
+    """Undo a bulk decision; each one is checked like :func:`revert` (all or nothing). The checks read every
+    slot's current decision in a few queries and the undo is one UPDATE, so a large undo holds the write lock
+    briefly (other reviewers wait on it)."""
     if not review_ids:
         raise InputError("name at least one review", field="review_ids")
+    ids = sorted(set(review_ids))
     with _writing(engine) as s:
-        rows = s.scalars(select(Review).where(Review.id.in_(review_ids))).all()
-        missing = set(review_ids) - {r.id for r in rows}
+        rec_of: dict[int, int] = {}
+        for i in range(0, len(ids), 500):
+            rec_of.update(s.execute(select(Review.id, Review.rec_id).where(Review.id.in_(ids[i:i + 500]))).all())
+        missing = set(ids) - set(rec_of)
         if missing:
-            raise NotFound(f"reviews {sorted(missing)} do not exist", field="review_ids")
-        _lock(s, [r.rec_id for r in rows])
-        for r in sorted(rows, key=lambda x: -x.id):
-            s.refresh(r)
-            if r.reverted_at is not None:
-                raise Conflict(f"review {r.id} was already reverted by {r.reverted_by}", field="review_ids")
-            cur = _current(s, r.rec_id, r.task, r.value)
-            if cur is not None and cur.id != r.id:
-                raise Conflict(f"review {r.id} is no longer the current decision (review {cur.id} is)",
+            raise NotFound(f"reviews {sorted(missing)[:20]} do not exist", field="review_ids")
+        recs = sorted(set(rec_of.values()))
+        _lock(s, recs)  # then read the reviews as they are now
+        rows = []
+        for i in range(0, len(ids), 500):
+            rows += s.scalars(select(Review).where(Review.id.in_(ids[i:i + 500]))).all()
+        gone = [r for r in rows if r.reverted_at is not None]
+        if gone:
+            raise Conflict(f"review {gone[0].id} was already reverted by {gone[0].reverted_by}", field="review_ids")
+        live: dict[tuple, list[int]] = {}  # slot -> its non-reverted reviews
+        for i in range(0, len(recs), 500):
+            for rid, t, v, n in s.execute(select(Review.rec_id, Review.task, Review.value, Review.id).where(
+                    Review.rec_id.in_(recs[i:i + 500]), Review.reverted_at.is_(None))):
+                live.setdefault((rid, t, v), []).append(n)
+        mine = set(ids)
+        for r in sorted(rows, key=lambda x: -x.id):  # as if undone newest first, each must be current in turn
+            later = [n for n in live.get((r.rec_id, r.task, r.value), ()) if n > r.id and n not in mine]
+            if later:
+                raise Conflict(f"review {r.id} is no longer the current decision (review {max(later)} is)",
                                field="review_ids")
-            before = review_dict(r)
-            r.reverted_at, r.reverted_by = utcnow(), reviewer
-            s.flush()
-            _audit(s, reviewer, "review.revert", before, review_dict(r), r.id)
-        return {"reverted": sorted(review_ids)}
+        at = utcnow()
+        befores = {r.id: review_dict(r) for r in rows}
+        for i in range(0, len(ids), 500):
+            s.execute(Review.__table__.update().where(Review.id.in_(ids[i:i + 500]))
+                      .values(reverted_at=at, reverted_by=reviewer))
+        s.add_all([AuditEvent(who=reviewer, action="review.revert", entity="review", entity_id=str(r.id),
+                              before=befores[r.id], after={**befores[r.id], "reverted": True, "reverted_by": reviewer},
+                              at=at) for r in sorted(rows, key=lambda x: -x.id)])
+        return {"reverted": ids}
 
 
 def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0, max_score: float = 1.0,
@@ -266,7 +322,10 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
     if not 0 <= min_score <= max_score <= 1:
         raise InputError("need 0 <= min_score <= max_score <= 1", field="min_score")
     if task is not None:
-        _check_task(task)
+        _check_task(task, engine)
+    for name, v in (("rec_ids", rec_ids), ("session", session), ("cluster_id", cluster_id)):
+        if v is not None and not (v.strip() if isinstance(v, str) else v):  # empty must not widen the scope
+            raise InputError(f"{name} is empty: name what to decide, or leave {name} out", field=name)
     if not (task or rec_ids or session or cluster_id):
         raise InputError("name a scope: session, cluster_id, rec_ids or task", field="session")
     from ..store.models import ClusterMember

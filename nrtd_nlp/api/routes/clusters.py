@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...services.clusters import (confirm_cluster, get_cluster, list_clusters, merge_clusters, move_member,
                                   rename_cluster, split_cluster)
 from ..deps import get_engine, get_principal
+from ..schemas import MAX_INT, DbId
 
 router = APIRouter(tags=["clusters"])
 
@@ -27,17 +28,17 @@ class Merge(Body):
 
 class Split(Body):
     k: Optional[int] = Field(None, ge=2, le=20, description="number of parts; default: found by HDBSCAN")
-    rec_ids: Optional[list[int]] = Field(None, min_length=1, description="split these members off instead")
+    rec_ids: Optional[list[DbId]] = Field(None, min_length=1, description="split these members off instead")
 
 
 class Move(Body):
-    rec_id: int
+    rec_id: DbId
 
 
 @router.get("/clusters")
 def clusters(engine=Depends(get_engine), status: str = "active", pinned: Optional[bool] = None,
              q: Optional[str] = Query(None, max_length=200), limit: int = Query(50, ge=1, le=1000),
-             offset: int = Query(0, ge=0)) -> dict:
+             offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     """Clusters, largest first: labels and keywords per language, size, languages, most typical member."""
     data, count = list_clusters(engine, status=status, pinned=pinned, q=q, limit=limit, offset=offset)
     return {"data": data, "count": count}
@@ -45,7 +46,7 @@ def clusters(engine=Depends(get_engine), status: str = "active", pinned: Optiona
 
 @router.get("/clusters/{cluster_id}")
 def cluster(cluster_id: str, engine=Depends(get_engine), member_limit: int = Query(100, ge=1, le=5000),
-            member_offset: int = Query(0, ge=0)) -> dict:
+            member_offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     """One cluster with its members (best-scored first)."""
     return get_cluster(engine, cluster_id, member_limit=member_limit, member_offset=member_offset)
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from ...services.institutions import add_institution, assign, institutions_for, list_institutions, unassign
 from ..deps import get_engine, get_principal
+from ..schemas import DbId
 
 router = APIRouter(tags=["institutions"])
 rec_router = APIRouter(tags=["institutions"])
@@ -42,13 +43,13 @@ def post_institution(body: InstitutionIn, engine=Depends(get_engine), principal=
 
 
 @rec_router.get("/recommendations/{rec_id}/institutions")
-def get_rec_institutions(rec_id: int, engine=Depends(get_engine)) -> dict:
+def get_rec_institutions(rec_id: DbId, engine=Depends(get_engine)) -> dict:
     """People's assignments and the latest suggestions, with what the score means and whether the model abstains."""
     return institutions_for(engine, rec_id)
 
 
 @rec_router.post("/recommendations/{rec_id}/assignments")
-def post_assignment(rec_id: int, body: AssignmentIn, engine=Depends(get_engine),
+def post_assignment(rec_id: DbId, body: AssignmentIn, engine=Depends(get_engine),
                     principal=Depends(get_principal)) -> dict:
     """Assign (or unassign) a responsible institution: a human decision, audited under the key's name."""
     fn = assign if body.action == "assign" else unassign

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...services.jobs import create_job, get_job, list_jobs, resume_job, start_job
 from ..deps import get_engine, get_principal
+from ..schemas import MAX_INT
 
 router = APIRouter(tags=["jobs"])
 
@@ -15,7 +16,7 @@ class ReclusterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n_clusters: Optional[int] = Field(None, ge=2, le=10_000, description="target number of clusters")
     min_cluster_size: Optional[int] = Field(None, ge=2, le=100_000)
-    seed: Optional[int] = Field(None, ge=0)
+    seed: Optional[int] = Field(None, ge=0, le=2**32 - 1)
     attach_threshold: Optional[float] = Field(None, ge=-1, lt=1, description="default: set by max_unclustered")
     max_unclustered: Optional[float] = Field(None, ge=0, lt=1, description="share left unclustered at most (0.10)")
 
@@ -38,7 +39,7 @@ def job(job_id: str, engine=Depends(get_engine)) -> dict:
 
 @router.get("/jobs")
 def jobs(engine=Depends(get_engine), kind: Optional[str] = None, limit: int = Query(20, ge=1, le=200),
-         offset: int = Query(0, ge=0)) -> dict:
+         offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     data, count = list_jobs(engine, kind=kind, limit=limit, offset=offset)
     return {"data": data, "count": count}
 

@@ -3,6 +3,7 @@ from pydantic import BaseModel, Field
 
 from ...services.auth import create_key, list_keys, revoke_key
 from ..deps import get_engine, get_principal
+from ..schemas import DbId
 
 router = APIRouter(tags=["keys"])
 
@@ -26,6 +27,6 @@ def post_key(body: KeyIn, engine=Depends(get_engine), principal=Depends(get_prin
 
 
 @router.post("/keys/{key_id}/revoke")
-def post_revoke(key_id: int, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+def post_revoke(key_id: DbId, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
     """Revoke a key (its page sessions end too)."""
     return revoke_key(engine, key_id, actor=principal.name)

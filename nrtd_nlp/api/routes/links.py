@@ -7,13 +7,14 @@ from ...link.decisions import decide_link, set_canonical, split_group
 
 from ...services.links import list_groups, list_links
 from ..deps import get_engine, get_principal
+from ..schemas import MAX_INT, DbId
 
 router = APIRouter(tags=["links"])
 
 
 @router.get("/duplicates")
 def duplicates(engine=Depends(get_engine), country: Optional[str] = None,
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     """Duplicate groups: a canonical recommendation, its members, and every link's score and reason."""
     data, count = list_groups(engine, limit=limit, offset=offset, country=country)
     return {"data": data, "count": count}
@@ -22,7 +23,7 @@ def duplicates(engine=Depends(get_engine), country: Optional[str] = None,
 @router.get("/links")
 def links(engine=Depends(get_engine), kind: Optional[str] = None,
           min_score: Optional[float] = Query(None, ge=0, le=1),
-          limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+          limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     """Links best first, with explanations. By default duplicates, follow-ups and only strong related
     links; `kind=related` or a `min_score` lists the others."""
     data, count = list_links(engine, kind=kind, min_score=min_score, limit=limit, offset=offset)
@@ -36,15 +37,15 @@ class LinkDecision(BaseModel):
 
 
 class GroupSplit(BaseModel):
-    rec_ids: list[int] = Field(..., min_length=1)
+    rec_ids: list[DbId] = Field(..., min_length=1)
 
 
 class GroupCanonical(BaseModel):
-    rec_id: int
+    rec_id: DbId
 
 
 @router.post("/links/{link_id}/decision")
-def post_link_decision(link_id: int, body: LinkDecision, engine=Depends(get_engine),
+def post_link_decision(link_id: DbId, body: LinkDecision, engine=Depends(get_engine),
                        principal=Depends(get_principal)) -> dict:
     """Confirm or unlink a suggested link (audited under the key's name; re-runs never undo it)."""
     return decide_link(engine, link_id, body.decision, principal.name, expected_status=body.expected_status,

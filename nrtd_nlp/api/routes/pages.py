@@ -20,6 +20,7 @@ from ...errors import NrtdError
 from ...services import auth
 from ...services import reviews as rsvc
 from ..deps import get_engine, is_read
+from ..schemas import MAX_INT, DbId
 
 COOKIE = "nrtd_session"
 LOGIN_COOKIE = "nrtd_login"
@@ -167,7 +168,7 @@ def home(request: Request, engine=Depends(get_engine)):
 
 @router.get("/review")
 def review(request: Request, session: str = Query(..., max_length=300), limit: int = Query(300, ge=1, le=1000),
-           offset: int = Query(0, ge=0), engine=Depends(get_engine)):
+           offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)):
     from ...services.review_sessions import queue
 
     try:
@@ -177,9 +178,17 @@ def review(request: Request, session: str = Query(..., max_length=300), limit: i
     return render("review.html", request, q=q, tasks=rsvc.TASKS, offset=offset, limit=limit, **_ctx(request))
 
 
+def _db_int(v: str) -> int:
+    """An id typed into a form: a ValueError (the caller's 4xx) unless it fits the database's INTEGER."""
+    n = int(v)
+    if not -MAX_INT <= n <= MAX_INT:
+        raise ValueError(v)
+    return n
+
+
 @router.post("/decide")
-def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id: Optional[int] = Form(None),
-           rec_id: Optional[int] = Form(None), task: Optional[str] = Form(None), value: Optional[str] = Form(None),
+def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id: Optional[DbId] = Form(None),
+           rec_id: Optional[DbId] = Form(None), task: Optional[str] = Form(None), value: Optional[str] = Form(None),
            expected_review_id: Optional[str] = Form(None), act: Optional[str] = Form(None, max_length=80),
            engine=Depends(get_engine)):
     """One decision: the fields, or ``act`` = "<accept|reject> <suggestion id> [<expected review id>]" (the
@@ -190,15 +199,19 @@ def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id
             parts = act.split()
             if len(parts) not in (2, 3):
                 raise ValueError
-            decision, suggestion_id = parts[0], int(parts[1])
+            decision, suggestion_id = parts[0], _db_int(parts[1])
             expected_review_id = parts[2] if len(parts) == 3 else None
-        if not decision:
-            raise rsvc.InputError("choose a decision", field="decision")
-        exp = int(expected_review_id) if expected_review_id not in (None, "") else None
-        r = rsvc.decide(engine, decision=decision, reviewer=p.name, suggestion_id=suggestion_id, rec_id=rec_id,
-                        task=task, value=value, expected_review_id=exp)
     except ValueError:
         return _fail(request, rsvc.InputError("act is '<decision> <suggestion id> [<review id>]'", field="act"))
+    if not decision:
+        return _fail(request, rsvc.InputError("choose a decision", field="decision"))
+    try:
+        exp = _db_int(expected_review_id) if expected_review_id not in (None, "") else None
+    except ValueError:
+        return _fail(request, rsvc.InputError("expected_review_id must be a review id", field="expected_review_id"))
+    try:
+        r = rsvc.decide(engine, decision=decision, reviewer=p.name, suggestion_id=suggestion_id, rec_id=rec_id,
+                        task=task, value=value, expected_review_id=exp)
     except NrtdError as e:
         return _fail(request, e)
     return _done(request, {"review": r}, 201)
@@ -208,7 +221,7 @@ def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id
 def revert(request: Request, review_ids: str = Form(..., max_length=60000), engine=Depends(get_engine)):
     p = request.state.page["principal"]
     try:
-        ids = [int(x) for x in review_ids.split(",") if x.strip()]
+        ids = [_db_int(x) for x in review_ids.split(",") if x.strip()]
         res = rsvc.revert(engine, ids[0], p.name) if len(ids) == 1 else rsvc.revert_many(engine, ids, p.name)
     except (ValueError, IndexError):
         return _fail(request, rsvc.InputError("review_ids must be comma-separated numbers", field="review_ids"))
@@ -223,6 +236,8 @@ def bulk(request: Request, decision: str = Form("accept"), min_score: float = Fo
          engine=Depends(get_engine)):
     p = request.state.page["principal"]
     try:
+        if not (session or cluster_id):  # the page's bulk action is always within a session or a cluster
+            raise rsvc.InputError("a bulk action from the page needs its session or cluster", field="session")
         res = rsvc.bulk_decide(engine, decision=decision, reviewer=p.name, min_score=min_score,
                                session=session or None, task=task or None, cluster_id=cluster_id or None)
     except NrtdError as e:
@@ -232,7 +247,7 @@ def bulk(request: Request, decision: str = Form("accept"), min_score: float = Fo
 
 @router.get("/duplicates")
 def duplicates(request: Request, kind: str = Query("duplicate", pattern="^(duplicate|follows_up|related)$"),
-               offset: int = Query(0, ge=0), engine=Depends(get_engine)):
+               offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)):
     from ...services.links import list_links
 
     rows, total = list_links(engine, kind=kind, limit=50, offset=offset)
@@ -240,7 +255,7 @@ def duplicates(request: Request, kind: str = Query("duplicate", pattern="^(dupli
 
 
 @router.post("/links/{link_id}")
-def link_decision(request: Request, link_id: int, decision: str = Form(...),
+def link_decision(request: Request, link_id: DbId, decision: str = Form(...),
                   expected_status: Optional[str] = Form(None), engine=Depends(get_engine)):
     from ...link.decisions import decide_link
 

@@ -12,6 +12,7 @@ from ...errors import InputError, NotFound, NrtdError
 from ...services.serialize import rec_to_dict
 from ...store.models import Cluster, ClusterMember, Recommendation
 from ..deps import get_engine
+from ..schemas import MAX_INT, DbId
 
 
 def _service():
@@ -74,13 +75,13 @@ def curate(engine, action: str, cluster_id: str, who: str, *, label: Optional[st
     if action == "move":
         if not rec_ids or not other_id:
             raise InputError("tick members and choose where to move them", field="other_id")
-        return [svc.move_member(engine, rid, other_id, who) for rid in rec_ids]
+        return svc.move_members(engine, rec_ids, other_id, who)  # all or nothing
     raise InputError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}", field="action")
 
 
 def register(router, render, ctx, fail, done) -> None:
     @router.get("/clusters")
-    def clusters(request: Request, offset: int = Query(0, ge=0), engine=Depends(get_engine)):
+    def clusters(request: Request, offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)):
         rows, total = list_cluster_rows(engine, limit=100, offset=offset)
         return render("clusters.html", request, clusters=rows, total=total, offset=offset, **ctx(request))
 
@@ -95,7 +96,7 @@ def register(router, render, ctx, fail, done) -> None:
     @router.post("/clusters/{cluster_id}/curate")
     def cluster_curate(request: Request, cluster_id: str, action: str = Form(...),
                        label: Optional[str] = Form(None, max_length=300), other_id: Optional[str] = Form(None),
-                       rec_ids: list[int] = Form([]), engine=Depends(get_engine)):
+                       rec_ids: list[DbId] = Form([]), engine=Depends(get_engine)):
         p = request.state.page["principal"]
         try:
             res = curate(engine, action, cluster_id, p.name, label=label, other_id=other_id, rec_ids=rec_ids)

@@ -7,7 +7,7 @@ from ...ingest.records import RawRecord
 from ...services.imports import import_records
 from ...services.search import Filters, get_recommendation, list_recommendations
 from ..deps import get_engine
-from ..schemas import BatchIn, ImportOut, Page
+from ..schemas import MAX_INT, BatchIn, DbId, ImportOut, Page
 
 router = APIRouter(tags=["recommendations"])
 
@@ -20,7 +20,7 @@ def list_recs(
     source: Optional[str] = None, cycle: Optional[str] = None, session: Optional[str] = None,
     response: Optional[str] = None, follow_up_status: Optional[str] = None,
     recommending_state: Optional[str] = None,
-    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT),
 ):
     """Filter (comma-separated values allowed) and, with ``q``, rank by meaning."""
     f = Filters(language=language, mechanism=mechanism, country=country, source=source, cycle=cycle,
@@ -31,7 +31,7 @@ def list_recs(
 
 
 @router.get("/recommendations/{rec_id}")
-def get_rec(rec_id: int, engine=Depends(get_engine)) -> dict:
+def get_rec(rec_id: DbId, engine=Depends(get_engine)) -> dict:
     """One recommendation with its sub-items, translations, suggestions, reviews and links."""
     return get_recommendation(engine, rec_id)
 

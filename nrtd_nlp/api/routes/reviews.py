@@ -6,17 +6,18 @@ from pydantic import BaseModel, Field
 from ...services import reviews as svc
 from ...services.review_sessions import list_sessions, queue
 from ..deps import get_engine, get_principal
+from ..schemas import MAX_INT, DbId
 
 router = APIRouter(tags=["reviews"])
 
 
 class DecisionIn(BaseModel):
     decision: str = Field(..., pattern="^(accept|reject|add)$")
-    suggestion_id: Optional[int] = Field(None, description="the suggestion decided on (accept/reject)")
-    rec_id: Optional[int] = Field(None, description="with task and value, instead of suggestion_id (and for add)")
+    suggestion_id: Optional[DbId] = Field(None, description="the suggestion decided on (accept/reject)")
+    rec_id: Optional[DbId] = Field(None, description="with task and value, instead of suggestion_id (and for add)")
     task: Optional[str] = Field(None, max_length=40)
     value: Optional[str] = Field(None, max_length=200)
-    expected_review_id: Optional[int] = Field(
+    expected_review_id: Optional[DbId] = Field(
         None, description="the slot's current review as you saw it (null: undecided); 409 when it changed")
     comment: Optional[str] = Field(None, max_length=2000)
 
@@ -28,11 +29,11 @@ class BulkIn(BaseModel):
     task: Optional[str] = Field(None, max_length=40)
     session: Optional[str] = Field(None, max_length=300, description="review session key")
     cluster_id: Optional[str] = Field(None, max_length=40)
-    rec_ids: Optional[list[int]] = Field(None, max_length=5000)
+    rec_ids: Optional[list[DbId]] = Field(None, max_length=5000)
 
 
 class RevertManyIn(BaseModel):
-    review_ids: list[int] = Field(..., min_length=1, max_length=5000)
+    review_ids: list[DbId] = Field(..., min_length=1, max_length=5000)
 
 
 @router.get("/review-sessions")
@@ -44,14 +45,14 @@ def get_sessions(engine=Depends(get_engine)) -> dict:
 
 @router.get("/review-queue")
 def get_queue(session: str = Query(..., max_length=300), limit: int = Query(300, ge=1, le=1000),
-              offset: int = Query(0, ge=0), engine=Depends(get_engine)) -> dict:
+              offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)) -> dict:
     """A session's recommendations with suggestions and current decisions, most uncertain first."""
     return queue(engine, session, limit=limit, offset=offset)
 
 
 @router.get("/reviews")
-def get_reviews(rec_id: Optional[int] = None, task: Optional[str] = None, reviewer: Optional[str] = None,
-                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def get_reviews(rec_id: Optional[DbId] = None, task: Optional[str] = None, reviewer: Optional[str] = None,
+                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT),
                 engine=Depends(get_engine)) -> dict:
     """Decisions, newest first, reverted ones included (flagged)."""
     data, count = svc.list_reviews(engine, rec_id=rec_id, task=task, reviewer=reviewer, limit=limit, offset=offset)
@@ -75,7 +76,7 @@ def post_bulk(body: BulkIn, engine=Depends(get_engine), principal=Depends(get_pr
 
 
 @router.delete("/reviews/{review_id}")
-def delete_review(review_id: int, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+def delete_review(review_id: DbId, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
     """Revert a decision (kept and flagged, never deleted); the slot falls back to the one before."""
     return svc.revert(engine, review_id, principal.name)
 
@@ -88,7 +89,7 @@ def post_revert_many(body: RevertManyIn, engine=Depends(get_engine), principal=D
 
 @router.get("/audit")
 def get_audit(entity: Optional[str] = None, entity_id: Optional[str] = None, who: Optional[str] = None,
-              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0), engine=Depends(get_engine)) -> dict:
+              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)) -> dict:
     """The append-only audit trail, newest first."""
     data = svc.list_audit(engine, entity=entity, entity_id=entity_id, who=who, limit=limit, offset=offset)
     return {"data": data, "count": len(data)}

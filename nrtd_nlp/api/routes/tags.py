@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from ...services.tags import MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, suggest_records
 from ..deps import get_engine, get_principal
+from ..schemas import DbId
 
 router = APIRouter(tags=["tags"])
 admin_router = APIRouter(tags=["tags"])
@@ -33,7 +34,7 @@ class TagIn(BaseModel):
 
 
 class SuggestIn(BaseModel):
-    rec_ids: Optional[list[int]] = Field(None, max_length=10000, description="default: every embedded record")
+    rec_ids: Optional[list[DbId]] = Field(None, max_length=10000, description="default: every embedded record")
     tasks: Optional[list[str]] = None
     top_k: int = Field(3, ge=1, le=20)
 
