@@ -149,3 +149,17 @@ def test_undoing_a_bulk_decision_checks_every_slot_at_once(seeded):
     assert acts.count("review.revert") == 2
     with pytest.raises(Conflict):
         svc.revert_many(seeded, [r2["id"]], "ana")
+
+
+def test_record_route_gives_the_ids_a_decision_needs_and_audit_counts_all(client, seeded):
+    sug = _first_sug(seeded)
+    r = client.post("/v1/reviews", json={"decision": "accept", "suggestion_id": sug.id})
+    assert r.status_code == 201
+    rec = client.get(f"/v1/recommendations/{sug.rec_id}").json()
+    assert sug.id in {x["id"] for x in rec["suggestions"]}
+    assert [(x["id"], x["suggestion_id"]) for x in rec["reviews"]] == [(r.json()["id"], sug.id)]
+    for _ in range(2):
+        svc.decide(seeded, decision="add", reviewer="audit", rec_id=sug.rec_id, task="sdg_goal", value="1")
+        svc.revert(seeded, svc.list_reviews(seeded, rec_id=sug.rec_id, task="sdg_goal", limit=1)[0][0]["id"], "audit")
+    page = client.get("/v1/audit", params={"limit": 2}).json()
+    assert len(page["data"]) == 2 and page["count"] == _counts(seeded)[1]

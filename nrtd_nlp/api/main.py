@@ -93,8 +93,8 @@ def create_app(engine=None) -> FastAPI:
 
         logging.getLogger("nrtd_nlp.api").error("unexpected error on %s %s", request.method, request.url.path,
                                                 exc_info=exc)
-        return JSONResponse(status_code=500, content={"detail": {
-            "code": "internal_error", "message": f"internal error ({type(exc).__name__}); the server log has the details"}})
+        message = f"internal error ({type(exc).__name__}); the server log has the details"
+        return JSONResponse(status_code=500, content={"detail": {"code": "internal_error", "message": message}})
 
     from fastapi import Depends
 

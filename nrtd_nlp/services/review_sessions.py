@@ -1,7 +1,7 @@
 """Review sessions: the recommendations of one mechanism sitting, e.g. "UPR cycle 2 session 14", "CEDAW 2024".
 
-A session key is ``mechanism|cycle|session|year`` (a "|" or "%" inside a value is written %7C / %25): records with a cycle or session are grouped by them, the
-others by the year of their date ("undated" when there is none). The review queue of a session puts the
+A session key is ``mechanism|cycle|session|year`` (a "|" or "%" inside a value is written %7C / %25):
+records with a cycle or session are grouped by them, the others by the year of their date ("undated" when there is none). The review queue of a session puts the
 most uncertain recommendations first: those whose undecided suggestions have a score closest to 0.5.
 """
 

@@ -402,15 +402,26 @@ def list_reviews(engine, *, rec_id: int | None = None, task: str | None = None, 
     return out, int(total or 0)
 
 
-def list_audit(engine, *, entity: str | None = None, entity_id: str | None = None, who: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[dict]:
-    q = select(AuditEvent)
+def _audit_where(q, entity: str | None, entity_id: str | None, who: str | None):
     if entity:
         q = q.where(AuditEvent.entity == entity)
     if entity_id:
         q = q.where(AuditEvent.entity_id == entity_id)
     if who:
         q = q.where(AuditEvent.who == who)
+    return q
+
+
+def count_audit(engine, *, entity: str | None = None, entity_id: str | None = None, who: str | None = None) -> int:
+    from sqlalchemy import func
+
+    with engine.db.session() as s:
+        return int(s.scalar(_audit_where(select(func.count(AuditEvent.id)), entity, entity_id, who)) or 0)
+
+
+def list_audit(engine, *, entity: str | None = None, entity_id: str | None = None, who: str | None = None,
+               limit: int = 100, offset: int = 0) -> list[dict]:
+    q = _audit_where(select(AuditEvent), entity, entity_id, who)
     with engine.db.session() as s:
         return [{"id": a.id, "who": a.who, "action": a.action, "entity": a.entity, "entity_id": a.entity_id,
                  "before": a.before, "after": a.after, "at": a.at.isoformat()}

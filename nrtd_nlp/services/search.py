@@ -103,13 +103,13 @@ def get_recommendation(engine: Engine, rec_id: int) -> dict:
                     Recommendation.translation_group == r.translation_group, Recommendation.id != r.id))
             ]
         d["suggestions"] = [
-            {"task": x.task, "value": x.value, "score": x.score, "agent": x.agent, "stale": x.stale,
+            {"id": x.id, "task": x.task, "value": x.value, "score": x.score, "agent": x.agent, "stale": x.stale,
              "created_at": x.created_at.isoformat()}
             for x in s.scalars(select(Suggestion).where(Suggestion.rec_id == rec_id))
         ]
         d["reviews"] = [
-            {"task": x.task, "value": x.value, "decision": x.decision, "reviewer": x.reviewer,
-             "at": x.at.isoformat(), "reverted": x.reverted_at is not None}
+            {"id": x.id, "suggestion_id": x.suggestion_id, "task": x.task, "value": x.value, "decision": x.decision,
+             "reviewer": x.reviewer, "at": x.at.isoformat(), "reverted": x.reverted_at is not None}
             for x in s.scalars(select(Review).where(Review.rec_id == rec_id))
         ]
         d["links"] = [

@@ -246,6 +246,10 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
     tasks = _check_tasks(models, tasks)
     ids, vecs, _ = engine.stored_vectors(rec_ids)
     if rec_ids is not None and len(ids) < len(set(rec_ids)):
+        with engine.db.session() as s:
+            known = set(s.scalars(select(Recommendation.id).where(Recommendation.id.in_(sorted(set(rec_ids))))))
+        if len(known) < len(set(rec_ids)):
+            raise NotFound(f"no recommendation {sorted(set(rec_ids) - known)[:10]}", field="rec_ids")
         missing = len(set(rec_ids)) - len(ids)
         raise InputError(f"{missing} record(s) have no vector yet; run `nrtd embed` first", field="rec_ids")
     with engine.db.session() as s:

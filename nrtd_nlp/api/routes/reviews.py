@@ -89,7 +89,8 @@ def post_revert_many(body: RevertManyIn, engine=Depends(get_engine), principal=D
 
 @router.get("/audit")
 def get_audit(entity: Optional[str] = None, entity_id: Optional[str] = None, who: Optional[str] = None,
-              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)) -> dict:
-    """The append-only audit trail, newest first."""
+              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT),
+              engine=Depends(get_engine)) -> dict:
+    """The append-only audit trail, newest first; ``count`` is the number of events matching the filters."""
     data = svc.list_audit(engine, entity=entity, entity_id=entity_id, who=who, limit=limit, offset=offset)
-    return {"data": data, "count": len(data)}
+    return {"data": data, "count": svc.count_audit(engine, entity=entity, entity_id=entity_id, who=who)}
