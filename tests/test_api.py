@@ -70,7 +70,7 @@ def test_malformed_json_body(client):
 @pytest.mark.parametrize("name,content,status,field", [
     ("a.csv", b"foo,bar\n1,2\n", 422, "text"),
     ("a.pdf", b"%PDF-1.4", 415, "format"),
-    ("a.csv", "text\nprotecci\u00f3n\n".encode("cp1252"), 422, "a.csv"),
+    ("a.csv", "text\nprotecci\u00f3n\n".encode("cp1252"), 422, "file"),  # the form field; the message names the file
     ("a.csv", b"", 422, "file"),
 ])
 def test_bad_uploads(client, name, content, status, field):

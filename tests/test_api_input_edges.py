@@ -163,3 +163,31 @@ def test_record_route_gives_the_ids_a_decision_needs_and_audit_counts_all(client
         svc.revert(seeded, svc.list_reviews(seeded, rec_id=sug.rec_id, task="sdg_goal", limit=1)[0][0]["id"], "audit")
     page = client.get("/v1/audit", params={"limit": 2}).json()
     assert len(page["data"]) == 2 and page["count"] == _counts(seeded)[1]
+
+
+def _n_recs(engine) -> int:
+    with engine.db.session() as s:
+        return s.scalar(select(func.count(Recommendation.id)))
+
+
+@pytest.mark.parametrize("body,field,words", [
+    (b"[" * 100_000 + b"]" * 100_000, "file", "nested too deeply"),
+    (b'{"items": [{"id": "n1", "text": {"a": 1}}]}', "text", "JSON object"),
+    (b'[{"id": "d1", "text": "Protect defenders"}, {"id": "d1", "text": "Abolish the death penalty"}]', "id",
+     "twice"),
+    (b"not json at all", "file", "json.json"),
+])
+def test_bad_uploads_are_refused_whole(client, seeded, body, field, words):
+    before = _n_recs(seeded)
+    r = client.post("/v1/imports", files={"file": ("json.json", body)}, data={"format": "json"})
+    assert r.status_code in (415, 422), r.text
+    assert r.json()["detail"]["field"] == field and words in r.json()["detail"]["message"]
+    assert _n_recs(seeded) == before
+
+
+def test_upload_source_is_checked_and_a_repeated_row_is_kept_once(client, seeded):
+    ok = b'[{"id": "d1", "text": "Protect defenders"}, {"id": "d1", "text": "Protect defenders"}]'
+    r = client.post("/v1/imports", files={"file": ("a.json", ok)}, data={"source": "s" * 100})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "source"
+    r = client.post("/v1/imports", files={"file": ("a.json", ok)}, data={"source": "ministry-x"})
+    assert r.status_code == 201 and r.json()["created"] == 1

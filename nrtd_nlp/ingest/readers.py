@@ -303,6 +303,8 @@ def read_json_rows(text: str, *, name: str = "file") -> tuple[list[str], list[di
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}", field=name) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a list of records", field=name) from None
     if isinstance(data, dict):
         for key in ("data", "recommendations", "items"):
             if isinstance(data.get(key), list):
@@ -311,10 +313,13 @@ def read_json_rows(text: str, *, name: str = "file") -> tuple[list[str], list[di
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
         raise InputError("JSON must be a list of objects (or {\"data\": [...]})", field=name)
     header: list[str] = []
-    for x in data:
-        for k in x:
+    for i, x in enumerate(data):
+        for k, v in x.items():
             if k not in header:
                 header.append(k)
+            if isinstance(v, (dict, list)) and k != "extra":  # would be stored as its Python repr
+                raise InputError(f"record {i + 1}: {k} is a JSON {'object' if isinstance(v, dict) else 'list'}; "
+                                 "give text or a number", field=k)
     return header, data
 
 

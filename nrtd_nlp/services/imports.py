@@ -50,15 +50,20 @@ class ImportResult:
 
 
 def validate(records: list[RawRecord], max_chars: int) -> None:
-    for r in records:
+    first: dict[tuple[str, str], RawRecord] = {}
+    for i, r in enumerate(records):
         where = f"row {r.row}: " if r.row else ""
         if not r.text or not r.text.strip():
             raise InputError(f"{where}empty text", field="text")
         if len(r.text) > max_chars:
             raise InputError(f"{where}text is {len(r.text):,} characters; the limit is {max_chars:,}",
                              field="text")
-        if not r.external_id or len(r.external_id) > 200:
+        if not r.external_id or not r.external_id.strip() or len(r.external_id) > 200:
             raise InputError(f"{where}missing or over-long id", field="id")
+        seen = first.setdefault((r.source, r.external_id), r)
+        if seen is not r and seen.text != r.text:  # a repeated row is kept once; a different text is an error
+            rows = f"rows {seen.row} and {r.row}" if r.row else f"items {records.index(seen)} and {i}"
+            raise InputError(f"id {r.external_id!r} is used twice with different texts ({rows})", field="id")
 
 
 def _expand(engine: Engine, records: list[RawRecord]) -> list[tuple[RawRecord, str | None, int | None]]:
