@@ -191,3 +191,10 @@ def test_upload_source_is_checked_and_a_repeated_row_is_kept_once(client, seeded
     assert r.status_code == 422 and r.json()["detail"]["field"] == "source"
     r = client.post("/v1/imports", files={"file": ("a.json", ok)}, data={"source": "ministry-x"})
     assert r.status_code == 201 and r.json()["created"] == 1
+
+
+def test_tag_language_and_split_arguments_are_checked(client):
+    r = client.post("/v1/tag", json={"text": "Ratify the CAT", "language": "<script>"})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "language"
+    r = client.post("/v1/clusters/c1/split", json={"k": 2, "rec_ids": [1, 2]})
+    assert r.status_code == 422 and "not both" in r.json()["detail"]["message"]

@@ -3,7 +3,7 @@
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...services.clusters import (confirm_cluster, get_cluster, list_clusters, merge_clusters, move_member,
                                   rename_cluster, split_cluster)
@@ -29,6 +29,12 @@ class Merge(Body):
 class Split(Body):
     k: Optional[int] = Field(None, ge=2, le=20, description="number of parts; default: found by HDBSCAN")
     rec_ids: Optional[list[DbId]] = Field(None, min_length=1, description="split these members off instead")
+
+    @model_validator(mode="after")
+    def _not_both(self):
+        if self.k is not None and self.rec_ids is not None:
+            raise ValueError("give k (sub-cluster) or rec_ids (split these off), not both")
+        return self
 
 
 class Move(Body):

@@ -23,7 +23,8 @@ class TagIn(BaseModel):
     text: Optional[str] = Field(None, description="one text (or use texts)")
     texts: Optional[list[str]] = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts")
     tasks: Optional[list[str]] = Field(None, description="default: every task (GET /v1/taggers)")
-    language: Optional[str] = Field(None, max_length=8, description="skip detection: the texts' language")
+    language: Optional[str] = Field(None, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$",
+                                    description="skip detection: the texts' language (ISO 639-1 code, e.g. es)")
     top_k: int = Field(3, ge=1, le=20)
 
     @model_validator(mode="after")
