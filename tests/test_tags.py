@@ -117,10 +117,13 @@ def test_train_evaluate_and_bundle(engine, upr_slice):
     again = tag_texts(e2, ["Continue its efforts to combat poverty"], tasks=["action_category"])
     assert again[0]["tags"]["action_category"]["tags"] == out[0]["tags"]["action_category"]["tags"]
     e2.close()
+    res2 = train_task(engine, "action_category", upr_slice, params={"max_features": 2000})  # over the bundle
+    assert json.loads((folder / "manifest.json").read_text())["version"] != man["version"] or res2 == res
+    assert sorted(x.name for x in folder.parent.iterdir()) == ["action_category"]  # no temporary left over
     audit = None
     with engine.db.session() as s:
-        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "train")).one()
-    assert audit.entity_id == res["model"]
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "train").order_by(AuditEvent.id)).all()
+    assert [a.entity_id for a in audit] == [res["model"], res2["model"]]
 
 
 def test_train_refuses_bad_data(engine, tmp_path, upr_slice):
@@ -187,3 +190,29 @@ def test_api_tag_and_taggers(country_engine):
         bad = c.post("/v1/tag", json={"text": "x", "tasks": ["nope"]})
         assert bad.status_code == 422 and bad.json()["detail"]["field"] == "tasks"
         assert c.post("/v1/suggest", json={}).status_code == 403  # a reader cannot store suggestions
+
+
+def test_a_bundle_is_written_only_into_a_new_empty_or_bundle_folder(tmp_path):
+    """`nrtd train --out DIR` must never delete a folder that is not a tagger bundle (audit C1)."""
+    from nrtd_nlp.classify.bundle import check_bundle_folder
+    from nrtd_nlp.errors import InputError
+
+    victim = tmp_path / "victim"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "thesis.docx").write_text("important")
+    with pytest.raises(InputError) as e:
+        check_bundle_folder(victim)
+    assert e.value.field == "out"
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(InputError):
+        check_bundle_folder(f)
+    check_bundle_folder(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    check_bundle_folder(tmp_path / "empty")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for name in ("manifest.json", "arrays.npz"):
+        (bundle / name).write_text("{}")
+    check_bundle_folder(bundle)
+    assert (victim / "thesis.docx").read_text() == "important"

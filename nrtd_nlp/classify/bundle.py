@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embed.centering import LanguageCentering
-from ..errors import ModelUnavailable
+from ..errors import InputError, ModelUnavailable
 from .calibration import Platt
 from .features import TextFeatures
 from .heads import LinearHead
@@ -72,9 +72,43 @@ def _centering_from(arrays, n_fit: int) -> LanguageCentering:
 
 def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: dict) -> Path:
     """Write a tagger (``Tagger`` or ``ZeroShotTagger``) with its manifest. Returns the folder."""
+    import shutil
+    import tempfile
+
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    check_bundle_folder(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        _write(model, centering, tmp, manifest)
+        old = None
+        if out_dir.exists():  # a bundle (checked above): swap, then drop the old one
+            old = out_dir.with_name(f".{out_dir.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out_dir
+
+
+BUNDLE_FILES = {"manifest.json", "arrays.npz", "features.json"}
+
+
+def check_bundle_folder(out_dir: Path) -> None:
+    """Write only into a new or empty folder, or over a tagger bundle: never delete anything else."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir} is a file, not a folder for the bundle", field="out")
+    if out_dir.is_dir():
+        present = {x.name for x in out_dir.iterdir()}
+        if present and ("manifest.json" not in present or present - BUNDLE_FILES):
+            raise InputError(f"{out_dir} holds files that are not a tagger bundle; give a new or empty folder",
+                             field="out")
+
+
+def _write(model, centering: LanguageCentering, tmp: Path, manifest: dict) -> None:
     arrays = _centering_arrays(centering)
     meta = {"format": FORMAT, "kind": model.kind, "task": model.task, "labels": list(model.label_ids),
             "multilabel": model.multilabel, "thresholds": [round(float(t), 4) for t in model.thresholds_],
@@ -111,12 +145,6 @@ def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: di
     np.savez_compressed(tmp / "arrays.npz", **arrays)
     meta.update(manifest)
     (tmp / "manifest.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    if out_dir.exists():
-        import shutil
-
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
-    return out_dir
 
 
 def read_manifest(folder: Path) -> dict:

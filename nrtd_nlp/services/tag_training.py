@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from ..classify.bundle import save_bundle, sha256_file
+from ..classify.bundle import check_bundle_folder, save_bundle, sha256_file
 from ..classify.datasets import field_filter, load_annotated
 from ..classify.labels import load_labels
 from ..classify.metrics import label_matrix, tagging_report
@@ -184,6 +184,8 @@ def train_task(engine, task: str, path: Path, *, exclude: str | None = None, val
                fmt: str | None = None, progress=None, params: dict | None = None, actor: str = "cli") -> dict:
     """Train ``task`` on an annotated file. ``exclude``/``val``: ``FIELD=V1,V2`` filters (records held
     out entirely / used as the validation part); default validation is a seeded random 15 %."""
+    if out is not None:
+        check_bundle_folder(Path(out))  # before the training, not after it
     labels = load_labels(task, engine.settings.home)
     data = load_annotated(path, task, labels, column=column, languages=languages, fmt=fmt)
     drop, is_val = field_filter(exclude), field_filter(val)
@@ -229,6 +231,8 @@ def retrain_task(engine, task: str, *, data: Path | None = None, column: str | N
                  review_weight: int = 3, out: Path | None = None, progress=None, actor: str = "cli") -> dict:
     """Retrain on the confirmed reviews in the store (each counted ``review_weight`` times, so a
     person's decision outweighs an annotation of the same text), plus an annotated file if given."""
+    if out is not None:
+        check_bundle_folder(Path(out))  # before the training, not after it
     labels = load_labels(task, engine.settings.home)
     r_texts, r_lists, r_langs, r_ids = reviewed_examples(engine, task)
     r_lists = [[lab for lab in ls if lab in labels] for ls in r_lists]
