@@ -79,6 +79,26 @@ def test_failure_during_embedding_writes_nothing(engine, tmp_path, monkeypatch):
     assert _count(engine) == 0
 
 
+def test_a_vector_cached_meanwhile_by_another_import_is_no_error(engine, tmp_path, monkeypatch):
+    """Vectors are computed before the write transaction; another process may cache the same text first."""
+    from nrtd_nlp.services import imports
+
+    p = tmp_path / "a.csv"
+    p.write_text("id,text\nk1,Ratify the CAT\nk2,Abolish torture\n")
+    real = imports._embed_missing
+
+    def racing(eng, texts_by_hash, progress=None):
+        out = real(eng, texts_by_hash, progress)
+        with eng.db.session() as s:  # what a concurrent import commits while this one embeds
+            h = next(iter(out))
+            s.add(EmbeddingCache(text_hash=h, model_id=eng.embedder.model_id, dim=len(out[h]) // 4, vector=out[h]))
+        return out
+
+    monkeypatch.setattr(imports, "_embed_missing", racing)
+    res = import_file(engine, p)
+    assert res.created == 2 and _count(engine, EmbeddingCache) == 2
+
+
 def test_index_persists_and_filters(engine, demo_csv, settings, test_embedder):
     from nrtd_nlp.services.context import Engine
 

@@ -121,8 +121,26 @@ def _embed_missing(engine: Engine, texts_by_hash: dict[str, str], progress: Prog
 
 
 def _cache_vectors(s, model_id: str | None, new_vectors: dict[str, bytes]) -> None:
-    for h, blob in new_vectors.items():
-        s.add(EmbeddingCache(text_hash=h, model_id=model_id, dim=len(blob) // 4, vector=blob))
+    """Insert the vectors embedded before the transaction; another import or the server may have cached
+    some of the same texts meanwhile, so those rows are skipped (ON CONFLICT DO NOTHING), never an error."""
+    if not new_vectors:
+        return
+    rows = [{"text_hash": h, "model_id": model_id, "dim": len(blob) // 4, "vector": blob}
+            for h, blob in new_vectors.items()]
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        for start in range(0, len(rows), 500):
+            s.execute(dialect_insert(EmbeddingCache).on_conflict_do_nothing(), rows[start:start + 500])
+        return
+    have = set()
+    for start in range(0, len(rows), 900):
+        have.update(s.scalars(select(EmbeddingCache.text_hash).where(
+            EmbeddingCache.model_id == model_id, EmbeddingCache.text_hash.in_(list(new_vectors)[start:start + 900]))))
+    s.add_all(EmbeddingCache(**r) for r in rows if r["text_hash"] not in have)
 
 
 def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filename: str | None = None,
