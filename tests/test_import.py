@@ -120,3 +120,19 @@ def test_upr_info_sample_round_trip(engine, tmp_path):
     assert import_file(engine, p, embed=False).created == 0
     with engine.db.session() as s:
         assert s.scalar(select(func.count()).where(Recommendation.language == "en")) >= 196
+
+
+def test_upr_info_rows_of_one_group_in_two_files_are_two_records(engine, tmp_path):
+    """An export has no ids; a row's position within its (session, State, recommending State) group is not
+    one: a second file holding another row of the group must not overwrite the first (audit H1)."""
+    head = "To,Text,From,Session\n"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(head + "Afghanistan,Enact legislation against torture,Austria,5\n")
+    b.write_text(head + "Afghanistan,Establish a national preventive mechanism,Austria,5\n")
+    assert import_file(engine, a, embed=False).created == 1
+    res = import_file(engine, b, embed=False)
+    assert (res.created, res.updated) == (1, 0)
+    both = tmp_path / "both.csv"  # the whole export, rows in another order: nothing new, nothing changed
+    both.write_text(head + b.read_text().splitlines()[1] + "\n" + a.read_text().splitlines()[1] + "\n")
+    res = import_file(engine, both, embed=False)
+    assert (res.created, res.updated, res.unchanged) == (0, 0, 2)

@@ -117,3 +117,24 @@ def test_quoted_quotes_keep_their_columns(tmp_path):
     last = recs[-1]
     assert last.text.startswith('Follow the recommendation of CERD in "its concluding observations"')
     assert last.session == "11" and last.recommending_state == "Peru"
+
+
+def test_dates_are_read_or_refused_never_guessed(tmp_path):
+    """A date that is not one is an error naming the row; a bare year only when the cell is a year; Excel
+    serial day numbers (date cells in General format) are converted (audit M1)."""
+    import datetime as dt
+
+    from nrtd_nlp.ingest.readers import _date
+
+    assert _date("2021-05-10T00:00:00Z") == _date("10/05/2021 10:00") == _date("20210510") == dt.date(2021, 5, 10)
+    assert _date(2021) == _date("2021") == dt.date(2021, 1, 1)
+    assert _date(45000) == dt.date(2023, 3, 15)
+    for bad in ("2021-31-05", "2021-05", "notadate", "2021-05-10xyz"):
+        with pytest.raises(InputError) as e:
+            _date(bad, row=7)
+        assert "row 7" in str(e.value) and e.value.field == "date"
+    p = tmp_path / "d.csv"
+    p.write_text("id,text,date\na,Ratify the CAT,2021-05-10\nb,Abolish torture,2021-31-05\n")
+    with pytest.raises(InputError) as e:
+        read_file(p)
+    assert "row 3" in str(e.value)

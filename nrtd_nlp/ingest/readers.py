@@ -92,21 +92,37 @@ def _s(v) -> str | None:
     return v or None
 
 
-def _date(v, *, field: str = "date") -> dt.date | None:
+_DATE_TIME = re.compile(r"^(\S+?)[T ]\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+
+
+def _date(v, *, field: str = "date", row: int | None = None) -> dt.date | None:
+    """A date cell: a date, YYYY-MM-DD (or DD/MM/YYYY, YYYY/MM/DD, DD.MM.YYYY, YYYYMMDD), a bare year, or an
+    Excel serial day number (a date cell saved in General format). Anything else is an error, never a guess."""
+    where = f"row {row}: " if row else ""
     if v in (None, ""):
         return None
     if isinstance(v, dt.datetime):
         return v.date()
     if isinstance(v, dt.date):
         return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer():
+        n = int(v)
+        if 1000 <= n <= 9999:
+            return dt.date(n, 1, 1)
+        if 10_000 <= n <= 80_000:  # Excel's day count from 1899-12-30: 1927-05-18 .. 2119-01-12
+            return dt.date(1899, 12, 30) + dt.timedelta(days=n)
+        v = str(n)
     s = str(v).strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y"):
+    if re.fullmatch(r"\d{4}", s):
+        return dt.date(int(s), 1, 1)
+    m = _DATE_TIME.match(s)  # a time of day after the date is dropped
+    day = m.group(1) if m else s
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d"):
         try:
-            d = dt.datetime.strptime(s[:10] if fmt != "%Y" else s[:4], fmt)
-            return d.date()
+            return dt.datetime.strptime(day, fmt).date()
         except ValueError:
             continue
-    raise InputError(f"unreadable date {s!r} (use YYYY-MM-DD)", field=field)
+    raise InputError(f"{where}unreadable date {s!r} (use YYYY-MM-DD)", field=field)
 
 
 def _split_multi(v: str | None) -> list[str]:
@@ -114,6 +130,17 @@ def _split_multi(v: str | None) -> list[str]:
 
 
 # -- the known formats -----------------------------------------------------------
+def upr_info_id(key: tuple[str, str, str], text: str, seen: Counter) -> str:
+    """``session|State under review|recommending State|t<text hash>``: the export has no ids, and a row's
+    position is not one (another export, or a part of one, numbers a group's rows differently, which
+    put one recommendation's text under another's id). The same text twice in a group gets ``~2``, ``~3``."""
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    seen[(key, digest)] += 1
+    n = seen[(key, digest)]
+    frm = key[2] if len(key[2]) <= 150 else f"sha1:{hashlib.sha1(key[2].encode()).hexdigest()[:16]}"
+    return f"{key[0]}|{key[1]}|{frm}|t{digest}" + (f"~{n}" if n > 1 else "")
+
+
 def read_upr_info(header: list[str], rows: list[dict]) -> Iterator[RawRecord]:
     _require(header, ("To", "Text", "From", "Session"), "upr-info")
     seen: Counter = Counter()
@@ -121,10 +148,7 @@ def read_upr_info(header: list[str], rows: list[dict]) -> Iterator[RawRecord]:
         text, para, _suffix = normalise_recommendation(r.get("Text") or "", upr=True,
                                                      expected_state=r.get("From"))
         key = (r.get("Session", "").strip(), r.get("To", "").strip(), r.get("From", "").strip())
-        seen[key] += 1
-        ext = f"{key[0]}|{key[1]}|{key[2]}|{seen[key]}"
-        if len(ext) > 190:  # several recommending States in one cell: keep the id short and stable
-            ext = f"{key[0]}|{key[1]}|sha1:{hashlib.sha1(key[2].encode()).hexdigest()[:16]}|{seen[key]}"
+        ext = upr_info_id(key, text, seen)
         extra = {"upr_info_issues": _split_multi(r.get("Issue"))}
         if (r.get("Action") or "").strip():
             extra["upr_info_action"] = r["Action"].strip()
@@ -169,7 +193,7 @@ def read_uhri(header: list[str], rows: list[dict]) -> Iterator[RawRecord]:
             yield RawRecord(
                 source="uhri", external_id=f"{aid}:{lang}", text=text, mechanism=mech, body=symbol,
                 country=m.group(1) if m else None, recommending_state=state,
-                date=_date(r.get("publicationDate"), field="publicationDate"), paragraph=para,
+                date=_date(r.get("publicationDate"), field="publicationDate", row=i), paragraph=para,
                 language=lang, translation_group=f"uhri:{aid}", extra=rec_extra, row=i,
             )
 
@@ -257,7 +281,7 @@ def read_generic(header: list[str], rows: list[dict], *, mapping: dict[str, str]
         yield RawRecord(
             source=source, external_id=ext, text=text, mechanism=mech, body=_s(get("body")),
             country=_s(get("country")), recommending_state=_s(get("recommending_state")) or state,
-            cycle=_s(get("cycle")), session=_s(get("session")), date=_date(get("date")),
+            cycle=_s(get("cycle")), session=_s(get("session")), date=_date(get("date"), row=i),
             response=_s(get("response")), paragraph=_s(get("paragraph")) or para,
             language=_s(get("language")), extra=_jsonable(extra), row=i,
         )
