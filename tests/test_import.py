@@ -136,3 +136,37 @@ def test_upr_info_rows_of_one_group_in_two_files_are_two_records(engine, tmp_pat
     both.write_text(head + b.read_text().splitlines()[1] + "\n" + a.read_text().splitlines()[1] + "\n")
     res = import_file(engine, both, embed=False)
     assert (res.created, res.updated, res.unchanged) == (0, 0, 2)
+
+
+def test_a_paragraph_with_fewer_sub_items_leaves_no_orphans_but_keeps_human_decisions(engine, tmp_path):
+    """Re-importing a treaty-body paragraph that lost a lettered item removes that sub-item, unless a
+    person decided something on it (audit H3)."""
+    from nrtd_nlp.services import reviews
+
+    head = "id,text,mechanism,country\n"
+    items = ["Adopt a comprehensive law on violence against women", "Ensure that victims have access to shelters",
+             "Train police officers on the handling of complaints"]
+
+    def para(n: int) -> str:
+        parts = "; ".join(f"({'abc'[i]}) {t}" for i, t in enumerate(items[:n]))
+        return head + f'tb-1,"The Committee recommends that the State party: {parts}.",CEDAW,Chile\n'
+
+    p = tmp_path / "tb.csv"
+    p.write_text(para(3))
+    assert import_file(engine, p).children == 3
+
+    def subs() -> list[str]:
+        with engine.db.session() as s:
+            return sorted(s.scalars(select(Recommendation.external_id).where(Recommendation.parent_id.is_not(None))))
+
+    p.write_text(para(2))
+    res = import_file(engine, p)
+    assert subs() == ["tb-1#a", "tb-1#b"] and len(res.orphaned_sub_items["removed"]) == 1
+    assert all("police" not in h["text"] for h in search(engine, "Train police officers", k=5))  # not in the index
+    with engine.db.session() as s:
+        b = s.scalar(select(Recommendation.id).where(Recommendation.external_id == "tb-1#b"))
+        a = s.scalar(select(Recommendation.id).where(Recommendation.external_id == "tb-1#a"))
+    reviews.decide(engine, decision="add", reviewer="ana", rec_id=b, task="sdg_goal", value="5")
+    p.write_text(para(1))  # one item is not split: both sub-items are gone from the text
+    res = import_file(engine, p)
+    assert subs() == ["tb-1#b"] and res.orphaned_sub_items == {"removed": [a], "kept_with_human_decisions": [b]}

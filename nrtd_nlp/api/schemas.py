@@ -49,6 +49,7 @@ class ImportOut(BaseModel):
     seconds: float
     languages: dict[str, int]
     links: dict[str, Any] | None = None
+    orphaned_sub_items: dict[str, list[int]] | None = None  # sub-items a changed paragraph no longer has
 
 
 class Page(BaseModel):

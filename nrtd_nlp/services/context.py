@@ -107,6 +107,14 @@ class Engine:
             idx.upsert(ids, idx.centering.transform(vecs, langs))
             idx.save()
 
+    def remove_from_index(self, rec_ids: list[int]) -> None:
+        """Drop deleted records' vectors from the index (a re-imported paragraph's lost sub-items)."""
+        with self.lock:
+            if self._index is None:
+                return  # loaded later from the store, which no longer has them
+            if self._index.remove(np.asarray(sorted(set(rec_ids)), dtype=np.int64)):
+                self._index.save()
+
     def query_vector(self, text: str) -> np.ndarray:
         """Embed a query and centre it with its own language's mean, like the stored vectors."""
         lang = self.detector.detect(text)[0]

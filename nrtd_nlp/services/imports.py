@@ -44,6 +44,8 @@ class ImportResult:
     institutions: dict | None = None  # institution suggestions for new records, once institutions are loaded
     tags: dict | None = None  # tag suggestions stored for new records
     languages: dict = field(default_factory=dict)
+    # sub-items a changed paragraph no longer has: removed, or kept where a person decided something on them
+    orphaned_sub_items: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -175,6 +177,7 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         stale: list[int] = []
         touched_recs: list[Recommendation] = []
         ids_by_ext: dict[str, int] = {}
+        resegmented: list[int] = []  # parents whose text changed: their sub-items are made again
 
         def upsert(r: RawRecord, parent_ext: str | None, pos: int | None) -> None:
             values = {f: getattr(r, f) for f in _META_FIELDS}
@@ -194,6 +197,8 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
                 return
             if "text_hash" in changed:
                 stale.append(rec.id)
+                if not parent_ext:
+                    resegmented.append(rec.id)
             for k, v in changed.items():
                 setattr(rec, k, v)
             rec.import_id = batch.id
@@ -215,6 +220,7 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         for row in children:
             upsert(*row)
         s.flush()
+        orphans = _orphaned_sub_items(s, resegmented, {(r.source, r.external_id) for r, p, _ in children})
         if stale:
             for start in range(0, len(stale), 900):
                 s.execute(update(Suggestion).where(Suggestion.rec_id.in_(stale[start : start + 900]))
@@ -226,8 +232,11 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         s.flush()
         touched = [rec.id for rec in touched_recs]
         s.add(AuditEvent(who=actor, action="import", entity="import", entity_id=str(batch.id),
-                         after={"file": filename, "format": fmt, **counts, "stale_suggestions_for": len(stale)}))
+                         after={"file": filename, "format": fmt, **counts, "stale_suggestions_for": len(stale),
+                                **({"orphaned_sub_items": orphans} if orphans else {})}))
         import_id = batch.id
+    if orphans and orphans["removed"]:
+        engine.remove_from_index(orphans["removed"])
     links = None
     if embed:
         engine.refresh_index(touched)
@@ -253,8 +262,41 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
     return ImportResult(import_id=import_id, format=fmt, source=source, rows_read=len(records),
                         embedded=len(new_vectors), seconds=round((utcnow() - t0).total_seconds(), 2), links=links,
-                        clusters=clusters, institutions=institutions, tags=tags,
+                        clusters=clusters, institutions=institutions, tags=tags, orphaned_sub_items=orphans,
                         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])), **counts)
+
+
+def _orphaned_sub_items(s, parent_ids: list[int], produced: set[tuple[str, str]]) -> dict | None:
+    """Sub-items of re-segmented paragraphs that the new text no longer has. Removed (with their machine
+    suggestions, links and memberships), unless a person decided something on one: then it is kept, and
+    reported, since a human decision is never deleted by an import."""
+    from ..store.models import Assignment, ClusterMember, Link, LinkGroup, Review
+
+    if not parent_ids:
+        return None
+    old = []
+    for i in range(0, len(parent_ids), 500):
+        old += s.execute(select(Recommendation.id, Recommendation.source, Recommendation.external_id).where(
+            Recommendation.parent_id.in_(parent_ids[i:i + 500]))).all()
+    gone = [rid for rid, src, ext in old if (src, ext) not in produced]
+    if not gone:
+        return None
+    human: set[int] = set()
+    for i in range(0, len(gone), 500):
+        c = gone[i:i + 500]
+        human |= set(s.scalars(select(Review.rec_id).where(Review.rec_id.in_(c))))
+        human |= set(s.scalars(select(Assignment.rec_id).where(Assignment.rec_id.in_(c), Assignment.by == "human")))
+        human |= set(s.scalars(select(ClusterMember.rec_id).where(ClusterMember.rec_id.in_(c),
+                                                                  ClusterMember.by == "human")))
+        human |= set(s.scalars(select(LinkGroup.canonical_rec_id).where(LinkGroup.canonical_rec_id.in_(c))))
+        for a, b in s.execute(select(Link.rec_a, Link.rec_b).where(Link.status != "suggested",
+                                                                   (Link.rec_a.in_(c)) | (Link.rec_b.in_(c)))):
+            human |= {a, b} & set(c)
+    removed = [rid for rid in gone if rid not in human]
+    for rid in removed:  # dependants go by ON DELETE CASCADE
+        s.delete(s.get(Recommendation, rid))
+    s.flush()
+    return {"removed": removed, "kept_with_human_decisions": sorted(human & set(gone))}
 
 
 def _link_new(engine: Engine, rec_ids: list[int], actor: str) -> dict:
