@@ -138,3 +138,11 @@ def test_dates_are_read_or_refused_never_guessed(tmp_path):
     with pytest.raises(InputError) as e:
         read_file(p)
     assert "row 3" in str(e.value)
+
+
+def test_an_unterminated_quote_is_an_error_not_a_swallowed_file(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('id,text\nq1,"unterminated quote\nq2,Abolish the death penalty\nq3,Ratify the CAT\n')
+    with pytest.raises(InputError) as e:
+        read_file(p)
+    assert "malformed CSV" in str(e.value) and e.value.field == "q.csv"

@@ -67,7 +67,9 @@ def read_csv_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dic
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
+    # strict: an unterminated quote is an error, not every following row swallowed into one cell
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
+                            strict=True)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise InputError("the file is empty or has no header row", field=name)
@@ -75,7 +77,7 @@ def read_csv_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dic
     try:
         rows = [r for r in reader if any((v or "").strip() for v in r.values() if isinstance(v, str))]
     except csv.Error as e:
-        raise InputError(f"malformed CSV: {e}", field=name) from None
+        raise InputError(f"malformed CSV near line {reader.line_num}: {e}", field=name) from None
     return header, rows
 
 
