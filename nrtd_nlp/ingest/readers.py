@@ -386,6 +386,8 @@ def read_file(path: Path | str, data: bytes | None = None, *, fmt: str | None = 
             raise UnsupportedFormat(f"{name!r} is a zip/XLSX file; pass --format xlsx", field="format")
         header, rows = read_csv_rows(decode_bytes(data, encoding, name=name), name=name)
         inner = fmt or detect_csv_format(header)
+    if not rows:
+        raise InputError("the file holds no records", field=name)
     if mapping and inner in ("upr-info", "uhri", "thematic-list"):
         inner = "csv"  # an explicit mapping wins over detection
     readers: dict[str, Callable[..., Iterator[RawRecord]]] = {
