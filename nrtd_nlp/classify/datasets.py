@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..ingest.readers import read_file
+from ..ingest.records import RawRecord
 from .labels import LabelSet
 
 # task -> {reader source: annotation key in RawRecord.extra}
@@ -97,20 +98,71 @@ def load_annotated(path: Path | str, task: str, labels: LabelSet, *, column: str
     return out
 
 
-def field_filter(spec: str | None):
-    """``"session=17,18"`` -> predicate on a RawRecord (attribute or annotation). None -> always False."""
-    if not spec:
-        return lambda r: False
+def _parse_filter(spec: str, option: str) -> tuple[str, set[str]]:
     if "=" not in spec:
-        raise InputError(f"bad filter {spec!r}; write FIELD=V1,V2 (e.g. session=17,18)", field="filter")
+        raise InputError(f"bad filter {spec!r}; write FIELD=V1,V2 (e.g. session=17,18)", field=option)
     name, vals = spec.split("=", 1)
     name = name.strip()
     wanted = {v.strip() for v in vals.split(",") if v.strip()}
+    if not name or not wanted:
+        raise InputError(f"bad filter {spec!r}; write FIELD=V1,V2 (e.g. session=17,18)", field=option)
+    return name, wanted
+
+
+def _record_value(r, name: str):
+    v = getattr(r, name, None)
+    if v is None:
+        v = (r.extra or {}).get(name)
+    return v
+
+
+def field_filter(spec: str | None, option: str = "filter"):
+    """``"session=17,18"`` -> predicate on a RawRecord (attribute or annotation). None -> always False."""
+    if not spec:
+        return lambda r: False
+    name, wanted = _parse_filter(spec, option)
 
     def pred(r) -> bool:
-        v = getattr(r, name, None)
-        if v is None:
-            v = (r.extra or {}).get(name)
-        return str(v) in wanted
+        return str(_record_value(r, name)) in wanted
 
     return pred
+
+
+_NOT_FIELDS = {"text", "extra", "row"}
+
+
+def record_fields(records) -> list[str]:
+    """The names a filter can use on these records: RawRecord attributes and annotation keys."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(RawRecord)} - _NOT_FIELDS
+    for r in records:
+        names.update((r.extra or {}).keys())
+    return sorted(names)
+
+
+def check_filters(path: Path | str, filters: dict[str, str | None], *, fmt: str | None = None,
+                  encoding: str | None = None) -> None:
+    """Each ``--OPTION FIELD=V1,V2`` of ``filters`` names a field the file's records have and selects at
+    least one record, and ``exclude`` does not select them all. One InputError naming the option."""
+    given = {k: v for k, v in filters.items() if v}
+    if not given:
+        return
+    for option, spec in given.items():
+        _parse_filter(spec, option)
+    _, records = read_file(path, fmt=fmt, encoding=encoding)
+    known = record_fields(records)
+    for option, spec in given.items():
+        name, wanted = _parse_filter(spec, option)
+        if name not in known:
+            raise InputError(f"the records of {Path(path).name} have no field {name!r} "
+                             f"(fields: {', '.join(known)[:300]})", field=option)
+        hits = sum(1 for r in records if str(_record_value(r, name)) in wanted)
+        if hits == 0:
+            seen = sorted({str(_record_value(r, name)) for r in records} - {"None"})
+            raise InputError(f"--{option} {spec} selects no record of {Path(path).name} "
+                             f"({name} values: {', '.join(seen[:15]) or 'none'}{' …' if len(seen) > 15 else ''})",
+                             field=option)
+        if option in ("exclude", "val") and hits == len(records):
+            raise InputError(f"--{option} {spec} selects every record of {Path(path).name}: none is left to "
+                             "train on", field=option)

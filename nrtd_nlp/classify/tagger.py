@@ -122,7 +122,10 @@ class Tagger:
             self.n_label_rows_ = m
         tr = ~val_mask
         if val_mask.sum() < 10 or tr.sum() < 10:
-            raise ValueError("too little data to hold out a validation part (need 10 records on each side)")
+            from ..errors import InputError
+
+            raise InputError(f"too little data to hold out a validation part: {int(val_mask.sum())} validation and "
+                             f"{int(tr.sum())} training records (need 10 on each side); check --val", field="val")
         sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
         say = progress or (lambda *a: None)
         say("fit heads (train part)", 0, 3)

@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
             if sys.stderr.isatty():
                 typer.echo(f"\r{stage:10} {fraction:4.0%}", err=True, nl=stage == "done")
 
+        from ..errors import InputError
+
+        if not who.strip():
+            raise InputError("who must name a person or a process (it is audited)", field="who")
         engine = _engine()
         if resume:
             job = resume_job(engine, resume, on_progress=report)

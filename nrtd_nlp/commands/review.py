@@ -63,12 +63,13 @@ def register(app: typer.Typer) -> None:
                response: Optional[str] = None, follow_up_status: Optional[str] = None,
                recommending_state: Optional[str] = None):
         """Write the implementation matrix: reviewed values win over suggestions, and say so."""
-        from ..services.export import export_matrix
+        from ..services.export import check_out_path, export_matrix, write_out
         from ..services.search import Filters
 
+        check_out_path(out)  # before the (long) export, not after it
         f = Filters(language=language, mechanism=mechanism, country=country, source=source, cycle=cycle,
                     session=session, response=response, follow_up_status=follow_up_status,
                     recommending_state=recommending_state)
         data, n = export_matrix(_engine(), fmt, filters=f)
-        out.write_bytes(data)
+        write_out(out, data)
         typer.echo(f"wrote {n} recommendations to {out} ({fmt})")

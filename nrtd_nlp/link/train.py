@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -32,17 +33,116 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def repo_gold(name: str) -> Path | None:
+    """``evaluation/gold/NAME`` of the checkout this package runs from (never the working directory),
+    or None when nrtd is installed without one."""
+    p = Path(__file__).resolve().parents[2] / "evaluation" / "gold" / name
+    return p if p.is_file() else None
+
+
+def _input_error(msg: str, field: str):
+    from ..errors import InputError
+
+    return InputError(msg, field=field)
+
+
+def read_pairs(path: Path, what: str, columns: tuple[str, ...]) -> list[dict]:
+    """The rows of a labelled-pairs CSV; a missing, unreadable or malformed file, or one without the
+    needed columns, is one InputError naming the option (``what``), the file and the column."""
+    path = Path(path)
+    if path.is_dir():
+        raise _input_error(f"{path} is a folder, not a CSV file", what)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise _input_error(f"no such file: {path}", what) from None
+    except UnicodeDecodeError as e:
+        raise _input_error(f"{path.name} is not UTF-8 (at byte {e.start})", what) from None
+    except OSError as e:
+        raise _input_error(f"cannot read {path}: {e.strerror or e}", what) from None
+    if "\x00" in text:
+        raise _input_error(f"{path.name} contains NUL bytes: not a text CSV", what)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = list(reader)
+    except csv.Error as e:
+        raise _input_error(f"{path.name}: malformed CSV: {e}", what) from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise _input_error(f"{path.name} has no column {', '.join(missing)} (columns: {', '.join(header)[:200]})",
+                           what)
+    if not rows:
+        raise _input_error(f"{path.name} holds no pairs", what)
+    for i, r in enumerate(rows, start=2):
+        empty = [c for c in columns if not (r.get(c) or "").strip()]
+        if empty:
+            raise _input_error(f"{path.name} line {i}: column {empty[0]} is empty", what)
+    return rows
+
+
+def _corpus_records(corpus: Path):
+    from ..errors import InputError
+
+    try:
+        return read_file(corpus)[1]
+    except InputError as e:
+        name = Path(corpus).name
+        raise _input_error(e.message if name in e.message else f"{name}: {e.message}", "corpus") from None
+
+
+GOLD_COLUMNS = ("pair_id", "id_a", "id_b", "label")
+FOLLOWUP_COLUMNS = ("pair_id", "id_cycle1", "id_cycle2", "label")
+
+
+def check_inputs(gold: Path, corpus: Path, out: Path, *, followups: Path | None = None,
+                 extra: Path | None = None) -> None:
+    """Every input of ``train`` readable and consistent, and ``out`` writable, before any model work."""
+    from .scorer import CLASSES
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise _input_error(f"{out} is a file, not a folder", "out")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise _input_error(f"{out} is a folder that holds something other than a link-scorer bundle; "
+                           "give a new or empty folder", "out")
+    parent = out if out.is_dir() else out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _input_error(f"{parent} is not a folder", "out")
+    ids = {r.external_id for r in _corpus_records(corpus)}
+    pair_files = [("gold", gold, GOLD_COLUMNS, ("id_a", "id_b"), set(CLASSES))]
+    if extra:
+        pair_files.append(("extra", extra, GOLD_COLUMNS, ("id_a", "id_b"), set(CLASSES)))
+    if followups:
+        pair_files.append(("followups", followups, FOLLOWUP_COLUMNS, ("id_cycle1", "id_cycle2"),
+                           set(CLASSES) | {"follows_up"}))
+    for what, path, columns, id_cols, labels in pair_files:
+        rows = read_pairs(path, what, columns)
+        for i, r in enumerate(rows, start=2):
+            if r["label"] not in labels:
+                raise _input_error(f"{Path(path).name} line {i}: label {r['label']!r} is not one of "
+                                   f"{', '.join(sorted(labels))}", what)
+            if what == "followups" and not r["pair_id"][1:].isdigit():
+                raise _input_error(f"{Path(path).name} line {i}: pair_id {r['pair_id']!r} must be a letter "
+                                   "and a number (e.g. f001)", what)
+        missing = [r["pair_id"] for r in rows if any(r[c] not in ids for c in id_cols)]
+        if missing:
+            raise _input_error(f"{len(missing)} pairs of {Path(path).name} name ids not in "
+                               f"{Path(corpus).name} (e.g. {missing[0]})", what)
+
+
 def load_gold(gold: Path, corpus: Path, column: str = "label") -> tuple[list[str], list[str], np.ndarray, list[str]]:
     """Texts and labels of labelled pairs; ``column`` picks the label (the gold file keeps the first
     reader's ``label_1``, the second's ``label_2`` and the adjudicated ``label``)."""
-    _, recs = read_file(corpus)
+    recs = _corpus_records(corpus)
     by = {r.external_id: r.text for r in recs}
-    rows = list(csv.DictReader(open(gold, encoding="utf-8")))
+    rows = read_pairs(gold, "gold", ("pair_id", "id_a", "id_b", column))
     missing = [r["pair_id"] for r in rows if r["id_a"] not in by or r["id_b"] not in by]
     if missing:
-        from ..errors import InputError
-
-        raise InputError(f"{len(missing)} gold pairs name ids not in the corpus (e.g. {missing[0]})", field="gold")
+        raise _input_error(f"{len(missing)} gold pairs name ids not in the corpus (e.g. {missing[0]})", "gold")
     ta = [by[r["id_a"]] for r in rows]
     tb = [by[r["id_b"]] for r in rows]
     return ta, tb, np.asarray([r[column] for r in rows]), [r.text for r in recs]
@@ -166,7 +266,7 @@ def followup_head(embedder, tfidf, X_gold: np.ndarray, y_gold: np.ndarray, follo
 
     cols = [FEATURES.index(f) for f in FOLLOWUP_FEATURES]
 
-    rows, _ = split_followups(list(csv.DictReader(open(followups, encoding="utf-8"))))
+    rows, _ = split_followups(read_pairs(followups, "followups", FOLLOWUP_COLUMNS))
     ta = [corpus_by_id[r["id_cycle1"]] for r in rows]
     tb = [corpus_by_id[r["id_cycle2"]] for r in rows]
     Xf = featurize(embedder, tfidf, ta, tb, embedder.encode(ta), embedder.encode(tb))

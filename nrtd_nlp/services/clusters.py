@@ -65,6 +65,8 @@ def list_clusters(engine: Engine, *, status: str = "active", pinned: bool | None
 
 
 def get_cluster(engine: Engine, cluster_id: str, *, member_limit: int = 100, member_offset: int = 0) -> dict:
+    if not 1 <= member_limit <= 5000 or member_offset < 0:  # the API's bounds (routes/clusters.py)
+        raise InputError("limit must be 1..5000 and offset >= 0", field="limit")
     with engine.db.session() as s:
         c = s.get(Cluster, cluster_id)
         if c is None:

@@ -127,3 +127,65 @@ def export_matrix(engine, fmt: str, *, filters: Filters | None = None) -> tuple[
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), n
+
+
+def check_out_path(out) -> None:
+    """``out`` can be written: not a folder, its folder exists and is writable. One InputError otherwise."""
+    import os
+    from pathlib import Path
+
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"{out} is a folder; give a file name", field="out")
+    if out.exists() and not out.is_file():
+        return  # a device or a pipe (/dev/stdout): written in place by write_out
+    folder = out.parent
+    if not folder.exists():
+        raise InputError(f"folder {folder} does not exist", field="out")
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder", field="out")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"folder {folder} is not writable", field="out")
+
+
+def write_out(out, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename: a failure part-way never leaves
+    a truncated matrix where an earlier one was. Devices and pipes are written in place."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    out = Path(out)
+    check_out_path(out)
+    if out.is_symlink():
+        out = out.resolve()  # replace the file the link points to, not the link
+    if out.exists() and not out.is_file():
+        try:
+            with open(out, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise InputError(f"cannot write {out}: {e.strerror or e}", field="out") from None
+        return
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if out.exists():
+            os.chmod(tmp, out.stat().st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as e:
+        raise InputError(f"cannot write {out}: {e.strerror or e}", field="out") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -67,25 +67,35 @@ def clean_item(item: dict, where: str = "") -> dict:
 def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
     path = Path(path)
     if data is None:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder, not a mandate file", field="file")
         try:
             data = path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
+        except FileNotFoundError:
             raise InputError(f"no such file: {path}", field="file") from None
+        except OSError as e:
+            raise InputError(f"cannot read {path}: {e.strerror or e}", field="file") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path.name} is not UTF-8", field="file") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"id", "name"} - set(reader.fieldnames or [])
-    if missing:
-        raise InputError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}", field="file")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{path.name} line {line}: contains a NUL byte (not a text CSV?)", field="file")
     rows, seen = [], set()
-    for i, row in enumerate(reader, start=2):
-        item = clean_item(row, f"line {i}: ")
-        if item["key"] in seen:
-            raise InputError(f"line {i}: id {item['key']!r} appears twice", field="id")
-        seen.add(item["key"])
-        rows.append(item)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = {"id", "name"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}", field="file")
+        for i, row in enumerate(reader, start=2):
+            item = clean_item(row, f"line {i}: ")
+            if item["key"] in seen:
+                raise InputError(f"line {i}: id {item['key']!r} appears twice", field="id")
+            seen.add(item["key"])
+            rows.append(item)
+    except csv.Error as e:
+        raise InputError(f"{path.name}: malformed CSV near line {reader.line_num}: {e}", field="file") from None
     if not rows:
         raise InputError(f"{path.name} has no institutions", field="file")
     return rows

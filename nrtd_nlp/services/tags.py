@@ -242,6 +242,8 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
                     actor: str = "cli", batch: int = 512, progress=None) -> dict:
     """Tag stored records and keep the tags as suggestions (replacing older machine suggestions that no
     person has decided on; decided ones stay, since reviews point to them)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= 20:
+        raise InputError("top_k must be between 1 and 20", field="top_k")
     models = engine.taggers
     tasks = _check_tasks(models, tasks)
     ids, vecs, _ = engine.stored_vectors(rec_ids)
