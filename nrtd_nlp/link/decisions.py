@@ -6,7 +6,7 @@ rewrites a decided link and never suggests an unlinked pair again. Every decisio
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..errors import Conflict, InputError, NotFound
 from ..services.context import Engine
@@ -21,16 +21,39 @@ def _link_dict(x: Link) -> dict:
             "score": x.score}
 
 
+STATUSES = ("suggested", "confirmed", "unlinked")
+_MAX_ID = 2**63 - 1
+
+
+def _lock_links(s, where: str, params: dict) -> None:
+    """Take the database's write lock (SQLite) or these rows' locks (PostgreSQL) before reading them, so a
+    check of the state a person saw and the write that follows cannot interleave with another decision."""
+    s.execute(text(f"UPDATE links SET status = status WHERE {where}"), params)
+
+
 def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, expected_status: str | None = None,
-                comment: str | None = None) -> dict:
+                comment: str | None = None, pair: tuple[int, int] | None = None) -> dict:
+    """Confirm or unlink one link. ``expected_status``: the status the person saw (409 if it changed);
+    ``pair``: the two recommendations the person saw (409 if the id now names another pair)."""
     if decision not in DECISIONS:
         raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required", field="reviewer")
+    if expected_status is not None and expected_status not in STATUSES:
+        raise InputError(f"expected_status is one of {', '.join(STATUSES)}", field="expected_status")
+    if not -_MAX_ID <= int(link_id) <= _MAX_ID:
+        raise NotFound(f"link {link_id} does not exist", field="id")
     with engine.db.session() as s:
-        link = s.get(Link, link_id, with_for_update=True)
+        _lock_links(s, "id = :id", {"id": link_id})
+        link = s.get(Link, link_id, populate_existing=True)
         if link is None:
             raise NotFound(f"link {link_id} does not exist", field="id")
+        if pair is not None and {link.rec_a, link.rec_b} != set(pair):
+            raise Conflict(f"link {link_id} now joins {link.rec_a} and {link.rec_b}, not {pair[0]} and {pair[1]} "
+                           "(links were recomputed): reload and decide again", field="id")
+        if link.agent == "source:translation":
+            raise InputError(f"link {link_id} is a translation named by the source, not a machine suggestion",
+                             field="id")
         if expected_status and link.status != expected_status:
             raise Conflict(f"link {link_id} is {link.status}, not {expected_status}: someone decided first",
                            field="expected_status")
@@ -49,14 +72,21 @@ def split_group(engine: Engine, group_id: str, rec_ids: list[int], reviewer: str
     if not rec_ids:
         raise InputError("name at least one member to split off", field="rec_ids")
     with engine.db.session() as s:
-        g = s.get(LinkGroup, group_id)
+        _lock_links(s, "group_id = :g", {"g": group_id})
+        g = s.get(LinkGroup, group_id, populate_existing=True)
         if g is None:
             raise NotFound(f"group {group_id} does not exist", field="group_id")
-        links = s.scalars(select(Link).where(Link.group_id == group_id)).all()
+        links = s.scalars(select(Link).where(Link.group_id == group_id).execution_options(
+            populate_existing=True)).all()
         members = {x for link in links for x in (link.rec_a, link.rec_b)}
         out = set(rec_ids)
         if not out <= members:
             raise InputError(f"not members of {group_id}: {sorted(out - members)}", field="rec_ids")
+        if out == members:
+            raise InputError(f"leave at least one member in {group_id}", field="rec_ids")
+        if g.confirmed and g.canonical_rec_id in out:
+            raise InputError(f"{g.canonical_rec_id} is the canonical member a person chose for {group_id}: choose "
+                             "another one first", field="rec_ids")
         cut = [link for link in links if (link.rec_a in out) != (link.rec_b in out)]
         for link in cut:
             link.status = "unlinked"
@@ -70,7 +100,8 @@ def split_group(engine: Engine, group_id: str, rec_ids: list[int], reviewer: str
 
 def set_canonical(engine: Engine, group_id: str, rec_id: int, reviewer: str) -> dict:
     with engine.db.session() as s:
-        g = s.get(LinkGroup, group_id)
+        _lock_links(s, "group_id = :g", {"g": group_id})
+        g = s.get(LinkGroup, group_id, populate_existing=True)
         if g is None:
             raise NotFound(f"group {group_id} does not exist", field="group_id")
         members = {x for a, b in s.execute(select(Link.rec_a, Link.rec_b).where(Link.group_id == group_id))

@@ -150,15 +150,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                                   agent="source:translation" if is_tr else scorer.agent, status="suggested"))
     with engine.db.session() as s:
         previous = group_members(s)  # before the suggested links are replaced
-        stmt = delete(Link).where(Link.status == "suggested")
-        if rec_ids is not None:
-            q = list(queries)
-            for start in range(0, len(q), 900):
-                chunk = q[start : start + 900]
-                s.execute(stmt.where(or_(Link.rec_a.in_(chunk), Link.rec_b.in_(chunk))))
-        else:
-            s.execute(stmt)
-        s.add_all(out_links)
+        _replace_suggested(s, out_links, None if rec_ids is None else list(queries))
         s.flush()
         n_groups = regroup(s, previous, recs if rec_ids is None else None)
         s.add(AuditEvent(who=actor, action="links.compute", entity="links", entity_id=None,
@@ -166,6 +158,35 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
                    n_groups, round(time.perf_counter() - t0, 2), scorer.agent)
+
+
+def _replace_suggested(s, new: list[Link], queries: list[int] | None) -> None:
+    """The suggested links in scope (all, or those touching ``queries``) become ``new``: a link whose pair and
+    kind are suggested again keeps its row and id (a person's page or client may hold that id), with the
+    new score and explanation; the others are deleted and the new ones added."""
+    have: dict[tuple, Link] = {}
+    stmt = select(Link).where(Link.status == "suggested")
+    if queries is None:
+        rows = s.scalars(stmt).all()
+    else:
+        rows = []
+        for start in range(0, len(queries), 900):
+            chunk = queries[start : start + 900]
+            rows += s.scalars(stmt.where(or_(Link.rec_a.in_(chunk), Link.rec_b.in_(chunk)))).all()
+    for x in rows:
+        have[(x.rec_a, x.rec_b, x.kind)] = x
+    keep: set[int] = set()
+    for x in new:
+        old = have.get((x.rec_a, x.rec_b, x.kind))
+        if old is None:
+            s.add(x)
+            continue
+        keep.add(old.id)
+        if (old.score, old.explanation, old.agent) != (x.score, x.explanation, x.agent):
+            old.score, old.explanation, old.agent = x.score, x.explanation, x.agent
+    gone = [x.id for x in have.values() if x.id not in keep]
+    for start in range(0, len(gone), 900):
+        s.execute(delete(Link).where(Link.id.in_(gone[start : start + 900])))
 
 
 def _cap_related(found: list[tuple], cap: int) -> list[tuple]:
@@ -198,8 +219,23 @@ def _neighbours(engine: Engine, recs: dict, q_by_country: dict[str, list[int]], 
 
 
 def _drop_own_items(pairs: set, recs: dict) -> set:
-    """A paragraph and its own sub-item are not linked."""
-    return {(a, b) for a, b in pairs if recs[a].parent_id != b and recs[b].parent_id != a}
+    """A paragraph and its own sub-items are not linked, nor a paragraph and the sub-items of its own
+    translations (their translation groups share the paragraph's: ``uhri:ID`` and ``uhri:ID#0``)."""
+    def root(r):
+        return (r.translation_group or "").split("#", 1)[0]
+
+    return {(a, b) for a, b in pairs if recs[a].parent_id != b and recs[b].parent_id != a
+            and not (root(recs[a]) and root(recs[a]) == root(recs[b]))}
+
+
+def state_key(rec) -> str | None:
+    """The State a record is addressed to, for the same-State candidate pools: its country, else the
+    source's country ids (UHRI); None (no candidates but its translations) when neither is known, so
+    records of unknown States are never pooled together."""
+    if rec.country:
+        return rec.country.lower()
+    ids = (rec.extra or {}).get("country_ids") if isinstance(rec.extra, dict) else None
+    return "ids:" + "|".join(sorted(ids)) if ids else None
 
 
 def _translation_pairs(groups: dict[str, list[int]]) -> set[tuple[int, int]]:
@@ -218,7 +254,9 @@ def _candidates_all(engine: Engine, k: int):
     queries = ids.tolist()
     by_country: dict[str, list[int]] = defaultdict(list)
     for i in queries:
-        by_country[(recs[i].country or "").lower()].append(i)
+        key = state_key(recs[i])
+        if key is not None:
+            by_country[key].append(i)
     pools = {c: np.asarray(m, dtype=np.int64) for c, m in by_country.items()}
     pairs = _neighbours(engine, recs, by_country, pools, {i: centred[row_of[i]] for i in queries}, k)
     groups_tr: dict[str, list[int]] = defaultdict(list)
@@ -241,12 +279,16 @@ def _candidates_for(engine: Engine, rec_ids: list[int], k: int):
         qrecs = _rows(s, queries)
         q_by_country: dict[str, list[int]] = defaultdict(list)
         for i in queries:
-            q_by_country[(qrecs[i].country or "").lower()].append(i)
+            key = state_key(qrecs[i])
+            if key is not None:
+                q_by_country[key].append(i)
         pool_lists: dict[str, list[int]] = {c: [] for c in q_by_country}
-        for rid, country in s.execute(select(Recommendation.id, Recommendation.country)):  # ids only: light
-            key = (country or "").lower()
+        by_ids = any(c.startswith("ids:") for c in pool_lists)  # UHRI records without a country: read extra
+        cols = (Recommendation.id, Recommendation.country) + ((Recommendation.extra,) if by_ids else ())
+        for row in s.execute(select(*cols)):  # ids only (and extra when needed): light
+            key = state_key(row) if (row.country or by_ids) else None
             if key in pool_lists:
-                pool_lists[key].append(rid)
+                pool_lists[key].append(row.id)
         pools = {c: np.asarray(m, dtype=np.int64) for c, m in pool_lists.items()}
         pairs = _neighbours(engine, qrecs, q_by_country, pools, {i: q_centred[n] for n, i in enumerate(queries)}, k)
         groups = sorted({qrecs[i].translation_group for i in queries if qrecs[i].translation_group})
@@ -287,6 +329,14 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
         Link.kind.in_(("duplicate", "follows_up")), Link.status != "unlinked")).all()
     parent: dict[int, int] = {}
     size: dict[int, int] = {}
+    # a pair a person unlinked (or split apart) never ends up in one group through other links: a new
+    # record linked to both sides must not undo the person's split ("cannot-link")
+    apart: dict[int, set[int]] = defaultdict(set)
+    for a, b in s.execute(select(Link.rec_a, Link.rec_b).where(Link.kind.in_(("duplicate", "follows_up")),
+                                                               Link.status == "unlinked")):
+        apart[a].add(b)
+        apart[b].add(a)
+    members_of: dict[int, set[int]] = {}
 
     def find(x: int) -> int:
         while parent.setdefault(x, x) != x:
@@ -294,14 +344,22 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
             x = parent[x]
         return x
 
+    def kept_apart(ra: int, rb: int) -> bool:
+        ma, mb = members_of.get(ra, {ra}), members_of.get(rb, {rb})
+        small, big = (ma, mb) if len(ma) <= len(mb) else (mb, ma)
+        return any(apart.get(x, set()) & big for x in small)
+
     # strongest evidence first (a person's confirmation above all); a merge that would make a group
     # larger than MAX_GROUP is refused, so a chain of near-duplicates cannot swallow a whole theme
     for _lid, a, b, status, score in sorted(links, key=lambda x: (x[3] != "confirmed", -(x[4] or 0))):
         ra, rb = find(a), find(b)
-        if ra == rb or (status != "confirmed" and size.get(ra, 1) + size.get(rb, 1) > MAX_GROUP):
+        if ra == rb or (status != "confirmed" and (size.get(ra, 1) + size.get(rb, 1) > MAX_GROUP
+                                                   or (apart and kept_apart(ra, rb)))):
             continue
         parent[ra] = rb
         size[rb] = size.get(ra, 1) + size.get(rb, 1)
+        if apart:
+            members_of[rb] = members_of.pop(rb, {rb}) | members_of.pop(ra, {ra})
     comps: dict[int, set[int]] = defaultdict(set)
     for lid, a, b, _, _ in links:
         if find(a) == find(b):
@@ -320,8 +378,20 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
     for g, om in old.items():
         for m in om:
             owners[m].append(g)
+    # a group a person confirmed keeps its id (and canonical member) while that member is in a component
+    confirmed_by_canonical = {g.canonical_rec_id: g.id for g in existing.values()
+                              if g.confirmed and g.canonical_rec_id is not None}
+    for root, members in sorted(comps.items(), key=lambda kv: -len(kv[1])):
+        for m in sorted(members):
+            gid = confirmed_by_canonical.get(m)
+            if gid is not None and gid not in used:
+                used.add(gid)
+                comp_group[root] = gid
+                break
     # biggest components choose first, so a split keeps the id with the larger part
     for root, members in sorted(comps.items(), key=lambda kv: -len(kv[1])):
+        if root in comp_group:
+            continue
         best, best_j = None, 0.0
         for g in sorted({g for m in members for g in owners.get(m, ())}, key=order.__getitem__):
             if g in used:
@@ -350,8 +420,8 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
         g = existing.get(gid)
         if g is None:
             s.add(LinkGroup(id=gid, kind="duplicate", canonical_rec_id=canonical))
-        elif not g.confirmed:
-            g.canonical_rec_id = canonical
+        elif not g.confirmed or g.canonical_rec_id not in members:  # a person's choice stands while it is a member
+            g.canonical_rec_id, g.confirmed = canonical, False
     s.flush()
     by_link = {lid: comp_group[find(a)] for lid, a, b, _, _ in links if find(a) == find(b)}
     # write only the group ids that changed (by primary key), then let loaded links re-read theirs
@@ -362,7 +432,6 @@ def regroup(s, previous: dict[str, set[int]] | None = None, recs: dict[int, Reco
     for obj in list(s.identity_map.values()):
         if isinstance(obj, Link):
             s.expire(obj, ["group_id"])
-    for gid, g in existing.items():
-        if gid not in used and not g.confirmed:
-            s.delete(g)
+    # a group left with no members keeps its row (empty), so its id is never handed to another group;
+    # listings skip empty groups
     return len(comps)

@@ -44,6 +44,8 @@ def list_links(engine: Engine, *, kind: str | None = None, min_score: float | No
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", field="kind")
     if min_score is not None and not 0 <= min_score <= 1:
         raise InputError("min-score must be between 0 and 1", field="min_score")
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InputError("limit must be 1..1000 and offset >= 0", field="limit")
     q = select(Link).where(Link.status != "unlinked")
     if kind:
         q = q.where(Link.kind == kind)
@@ -64,7 +66,7 @@ def list_links(engine: Engine, *, kind: str | None = None, min_score: float | No
 def list_groups(engine: Engine, *, limit: int = 50, offset: int = 0, country: str | None = None
                 ) -> tuple[list[dict], int]:
     with engine.db.session() as s:
-        q = select(LinkGroup)
+        q = select(LinkGroup).where(LinkGroup.id.in_(select(Link.group_id).where(Link.group_id.is_not(None))))
         if country:
             q = q.join(Recommendation, Recommendation.id == LinkGroup.canonical_rec_id).where(
                 func.lower(Recommendation.country) == country.lower())

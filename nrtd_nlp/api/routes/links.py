@@ -32,7 +32,11 @@ def links(engine=Depends(get_engine), kind: Optional[str] = None,
 
 class LinkDecision(BaseModel):
     decision: str = Field(..., pattern="^(confirm|unlink)$")
-    expected_status: Optional[str] = Field(None, description="409 if the link's status is no longer this")
+    expected_status: Optional[str] = Field(None, pattern="^(suggested|confirmed|unlinked)$",
+                                           description="409 if the link's status is no longer this")
+    pair: Optional[list[DbId]] = Field(None, min_length=2, max_length=2,
+                                       description="the two recommendations the person saw: 409 if the link "
+                                                   "now joins others (links are recomputed)")
     comment: Optional[str] = Field(None, max_length=2000)
 
 
@@ -49,7 +53,7 @@ def post_link_decision(link_id: DbId, body: LinkDecision, engine=Depends(get_eng
                        principal=Depends(get_principal)) -> dict:
     """Confirm or unlink a suggested link (audited under the key's name; re-runs never undo it)."""
     return decide_link(engine, link_id, body.decision, principal.name, expected_status=body.expected_status,
-                       comment=body.comment)
+                       comment=body.comment, pair=tuple(body.pair) if body.pair else None)
 
 
 @router.post("/duplicates/{group_id}/split")

@@ -256,12 +256,19 @@ def duplicates(request: Request, kind: str = Query("duplicate", pattern="^(dupli
 
 @router.post("/links/{link_id}")
 def link_decision(request: Request, link_id: DbId, decision: str = Form(...),
-                  expected_status: Optional[str] = Form(None), engine=Depends(get_engine)):
+                  expected_status: Optional[str] = Form(None), pair: Optional[str] = Form(None, max_length=60),
+                  engine=Depends(get_engine)):
     from ...link.decisions import decide_link
 
     p = request.state.page["principal"]
     try:
-        res = decide_link(engine, link_id, decision, p.name, expected_status=expected_status or None)
+        seen = tuple(_db_int(x) for x in pair.split(",")) if pair else None  # the two records the page showed
+        if seen is not None and len(seen) != 2:
+            raise ValueError(pair)
+    except ValueError:
+        return _fail(request, rsvc.InputError("pair is '<record id>,<record id>'", field="pair"))
+    try:
+        res = decide_link(engine, link_id, decision, p.name, expected_status=expected_status or None, pair=seen)
     except NrtdError as e:
         return _fail(request, e)
     return _done(request, res)
