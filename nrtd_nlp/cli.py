@@ -116,6 +116,11 @@ def guarded(fn):
             _fail(f"error[{e.code}]: {_one_line(e, 500)}")
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written by the unfinished step", 130)
+        except BrokenPipeError:  # `nrtd links | head`: the reader left; not an error of ours
+            try:
+                sys.stdout = open(os.devnull, "w")
+            finally:
+                raise typer.Exit(0) from None
         except typer.Exit:
             raise
         except Exception as e:  # an internal fault: one line, the traceback only on request

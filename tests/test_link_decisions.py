@@ -142,3 +142,15 @@ def test_source_translations_are_not_decided_on(engine):
         lid = _link(s, a, b, score=1.0, agent="source:translation")
     with pytest.raises(InputError):
         decide_link(engine, lid, "unlink", "ana")
+
+
+def test_the_review_list_leaves_out_source_translations(engine):
+    from nrtd_nlp.services.links import list_links
+
+    a, b, c = _recs(engine, 3)
+    with engine.db.session() as s:
+        _link(s, a, b, score=1.0, agent="source:translation")
+        _link(s, a, c, score=0.9)
+    assert len(list_links(engine, kind="duplicate")[0]) == 2
+    rows, total = list_links(engine, kind="duplicate", translations=False)
+    assert total == 1 and rows[0]["agent"] == "link-scorer@t"

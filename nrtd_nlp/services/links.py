@@ -36,7 +36,7 @@ def strong_related(engine: Engine) -> float:
 
 
 def list_links(engine: Engine, *, kind: str | None = None, min_score: float | None = None, limit: int = 50,
-               offset: int = 0) -> tuple[list[dict], int]:
+               offset: int = 0, translations: bool = True) -> tuple[list[dict], int]:
     """Links best first. By default (no kind, no min_score) duplicates and follow-ups, and only the
     strong related links (see ``strong_related``): the rest are listed with ``kind="related"`` or an
     explicit ``min_score``. Confirmed links are always listed."""
@@ -47,6 +47,8 @@ def list_links(engine: Engine, *, kind: str | None = None, min_score: float | No
     if not 1 <= limit <= 1000 or offset < 0:
         raise InputError("limit must be 1..1000 and offset >= 0", field="limit")
     q = select(Link).where(Link.status != "unlinked")
+    if not translations:  # the source's translation pairs are facts, not work for a reviewer
+        q = q.where(Link.agent != "source:translation")
     if kind:
         q = q.where(Link.kind == kind)
     if min_score is not None or kind:

@@ -250,7 +250,7 @@ def duplicates(request: Request, kind: str = Query("duplicate", pattern="^(dupli
                offset: int = Query(0, ge=0, le=MAX_INT), engine=Depends(get_engine)):
     from ...services.links import list_links
 
-    rows, total = list_links(engine, kind=kind, limit=50, offset=offset)
+    rows, total = list_links(engine, kind=kind, limit=50, offset=offset, translations=False)
     return render("duplicates.html", request, links=rows, total=total, kind=kind, offset=offset, **_ctx(request))
 
 
