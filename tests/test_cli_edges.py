@@ -243,7 +243,7 @@ def test_train_filters_are_checked(cli_env, labelled):
     assert "selects no record" in run(*base, "--val", "session=99")
     assert "selects every record" in run(*base, "--val", "session=1,2,3")
     assert "bad filter" in run(*base, "--exclude", "session")
-    line = run("evaluate", "upr_issue", "--data", labelled, "--only", "colour=red")
+    line = run("evaluate", "upr_issue", "--data", labelled, "--labels-column", "label", "--only", "colour=red")
     assert "only:" in line and "no field 'colour'" in line
     assert not (cli_env.home / "models").exists()  # nothing was trained
 

@@ -137,7 +137,7 @@ def test_train_refuses_bad_data(engine, tmp_path, upr_slice):
     assert e.value.field == "labels_column"
     with pytest.raises(InputError) as e:
         train_task(engine, "action_category", upr_slice, exclude="session")
-    assert e.value.field == "filter"
+    assert e.value.field == "exclude"  # the option whose filter is malformed
 
 
 def test_suggestions_replace_machine_output_but_keep_decided(country_engine, demo_csv):

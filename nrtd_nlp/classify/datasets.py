@@ -141,28 +141,27 @@ def record_fields(records) -> list[str]:
     return sorted(names)
 
 
-def check_filters(path: Path | str, filters: dict[str, str | None], *, fmt: str | None = None,
-                  encoding: str | None = None) -> None:
-    """Each ``--OPTION FIELD=V1,V2`` of ``filters`` names a field the file's records have and selects at
-    least one record, and ``exclude`` does not select them all. One InputError naming the option."""
+def check_filters(records, filters: dict[str, str | None], name: str) -> None:
+    """Each ``--OPTION FIELD=V1,V2`` of ``filters`` names a field ``records`` (those read from file ``name``)
+    have and selects at least one of them, and ``exclude``/``val`` do not select them all. One InputError
+    naming the option."""
     given = {k: v for k, v in filters.items() if v}
     if not given:
         return
     for option, spec in given.items():
         _parse_filter(spec, option)
-    _, records = read_file(path, fmt=fmt, encoding=encoding)
     known = record_fields(records)
     for option, spec in given.items():
-        name, wanted = _parse_filter(spec, option)
-        if name not in known:
-            raise InputError(f"the records of {Path(path).name} have no field {name!r} "
+        field, wanted = _parse_filter(spec, option)
+        if field not in known:
+            raise InputError(f"the records of {name} have no field {field!r} "
                              f"(fields: {', '.join(known)[:300]})", field=option)
-        hits = sum(1 for r in records if str(_record_value(r, name)) in wanted)
+        hits = sum(1 for r in records if str(_record_value(r, field)) in wanted)
         if hits == 0:
-            seen = sorted({str(_record_value(r, name)) for r in records} - {"None"})
-            raise InputError(f"--{option} {spec} selects no record of {Path(path).name} "
-                             f"({name} values: {', '.join(seen[:15]) or 'none'}{' …' if len(seen) > 15 else ''})",
+            seen = sorted({str(_record_value(r, field)) for r in records} - {"None"})
+            raise InputError(f"--{option} {spec} selects no record of {name} "
+                             f"({field} values: {', '.join(seen[:15]) or 'none'}{' …' if len(seen) > 15 else ''})",
                              field=option)
         if option in ("exclude", "val") and hits == len(records):
-            raise InputError(f"--{option} {spec} selects every record of {Path(path).name}: none is left to "
+            raise InputError(f"--{option} {spec} selects every record of {name}: none is left to "
                              "train on", field=option)

@@ -79,10 +79,8 @@ def register(app: typer.Typer) -> None:
               out: Optional[Path] = typer.Option(None, help="bundle folder (default: $NRTD_HOME/models/taggers/TASK)"),
               as_json: bool = typer.Option(False, "--json")):
         """Train a tagger on annotated data; thresholds and calibration are tuned on the validation part."""
-        from ..classify.datasets import check_filters
         from ..services.tag_training import train_task
 
-        check_filters(data, {"exclude": exclude, "val": val})  # a typo must not train on held-out data
         bar, cb = _progress()
         with bar:
             res = train_task(_engine(), task, data, exclude=exclude, val=val, languages=_split(languages),
@@ -112,10 +110,8 @@ def register(app: typer.Typer) -> None:
                  labels_column: Optional[str] = typer.Option(None, "--labels-column"),
                  as_json: bool = typer.Option(False, "--json")):
         """Figures of the current tagger on an annotated file (nothing is trained on it)."""
-        from ..classify.datasets import check_filters
         from ..services.tag_training import evaluate_task
 
-        check_filters(data, {"only": only})
         bar, cb = _progress()
         with bar:
             res = evaluate_task(_engine(), task, data, only=only, languages=_split(languages), column=labels_column,

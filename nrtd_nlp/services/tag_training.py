@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 
 from ..classify.bundle import check_bundle_folder, save_bundle, sha256_file
-from ..classify.datasets import field_filter, load_annotated
+from ..classify.datasets import check_filters, field_filter, load_annotated
 from ..classify.labels import load_labels
 from ..classify.metrics import label_matrix, tagging_report
 from ..classify.reference import reference_centering
@@ -188,6 +188,8 @@ def train_task(engine, task: str, path: Path, *, exclude: str | None = None, val
         check_bundle_folder(Path(out))  # before the training, not after it
     labels = load_labels(task, engine.settings.home)
     data = load_annotated(path, task, labels, column=column, languages=languages, fmt=fmt)
+    # a typo in a filter (an unknown field, a value no record has) must not train on the held-out records
+    check_filters(data.records, {"exclude": exclude, "val": val}, Path(path).name)
     drop, is_val = field_filter(exclude), field_filter(val)
     keep = [i for i, r in enumerate(data.records) if not drop(r)]
     if not keep:
@@ -271,8 +273,10 @@ def evaluate_task(engine, task: str, path: Path, *, only: str | None = None, lan
                   column: str | None = None, fmt: str | None = None, progress=None) -> dict:
     """Figures of the current model for ``task`` on an annotated file; nothing is trained or stored
     except the vectors' cache."""
+    data = load_annotated(path, task, load_labels(task, engine.settings.home), column=column, languages=languages,
+                          fmt=fmt)
+    check_filters(data.records, {"only": only}, Path(path).name)  # before any model is loaded or built
     lt = engine.taggers.get(task)
-    data = load_annotated(path, task, lt.labels, column=column, languages=languages, fmt=fmt)
     pick = field_filter(only)
     keep = [i for i, r in enumerate(data.records) if pick(r)] if only else list(range(len(data)))
     if not keep:
