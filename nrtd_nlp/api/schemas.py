@@ -8,8 +8,10 @@ from typing import Annotated, Any
 import annotated_types as at
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..store.models import MAX_INT
+
 MAX_TEXT = 20_000
-MAX_INT = 2**63 - 1  # the database's INTEGER: a larger id or offset is a 422 naming the field, not a 500
+# ids and offsets are bounded by the database's INTEGER: a larger one is a 422 naming the field, not a 500
 DbId = Annotated[int, at.Interval(ge=-MAX_INT, le=MAX_INT)]
 
 

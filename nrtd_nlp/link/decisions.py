@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from ..errors import Conflict, InputError, NotFound
 from ..services.context import Engine
-from ..store.models import AuditEvent, Link, LinkGroup, Recommendation
+from ..store.models import MAX_INT, AuditEvent, Link, LinkGroup, Recommendation
 from .service import regroup
 
 DECISIONS = ("confirm", "unlink")
@@ -22,7 +22,6 @@ def _link_dict(x: Link) -> dict:
 
 
 STATUSES = ("suggested", "confirmed", "unlinked")
-_MAX_ID = 2**63 - 1
 
 
 def _lock_links(s, where: str, params: dict) -> None:
@@ -41,7 +40,7 @@ def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, e
         raise InputError("a reviewer name is required", field="reviewer")
     if expected_status is not None and expected_status not in STATUSES:
         raise InputError(f"expected_status is one of {', '.join(STATUSES)}", field="expected_status")
-    if not -_MAX_ID <= int(link_id) <= _MAX_ID:
+    if not -MAX_INT <= int(link_id) <= MAX_INT:
         raise NotFound(f"link {link_id} does not exist", field="id")
     with engine.db.session() as s:
         _lock_links(s, "id = :id", {"id": link_id})

@@ -36,6 +36,9 @@ NAMING = {
 }
 
 
+MAX_INT = 2**63 - 1  # the largest INTEGER the database stores (SQLite's and PostgreSQL's BIGINT)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
