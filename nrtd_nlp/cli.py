@@ -227,6 +227,26 @@ def import_(
         typer.echo(f"imported {file.name} as {res.format}: {res.rows_read} rows read, {res.created} new, "
                    f"{res.updated} updated, {res.unchanged} unchanged, {res.children} sub-items, "
                    f"{res.embedded} embedded in {res.seconds}s")
+        for line in _import_notes(res, embed, engine.settings.link_on_import):
+            typer.echo(line)
+
+
+def _import_notes(res, embed: bool, link_on_import: bool) -> list[str]:
+    """What the one-line import summary leaves out: linking that did not run (and why), orphaned sub-items."""
+    notes = []
+    if isinstance(res.links, dict) and "skipped" in res.links:
+        notes.append(f"linking skipped: {_one_line(res.links['skipped'])}")
+    elif res.links is None:
+        why = ("--no-embed (run nrtd embed, then nrtd link)" if not embed else
+               "NRTD_LINK_ON_IMPORT is off (run nrtd link)" if not link_on_import else "no new or changed records")
+        notes.append(f"linking skipped: {why}")
+    orphans = res.orphaned_sub_items or {}
+    removed, kept = orphans.get("removed") or [], orphans.get("kept_with_human_decisions") or []
+    if removed or kept:
+        notes.append(f"orphaned sub-items (no longer in their changed paragraph): {len(removed)} removed, "
+                     f"{len(kept)} kept because a person decided on them"
+                     + (f" ({_short(', '.join(f'#{i}' for i in kept), 80)})" if kept else ""))
+    return notes
 
 
 @app.command()
@@ -471,6 +491,10 @@ _cluster_commands.register(app)
 from .commands import tags as _tag_commands  # noqa: E402  (tag, suggest, taggers, train, retrain, evaluate)
 
 _tag_commands.register(app)
+
+from .commands import groups as _group_commands  # noqa: E402  (groups, group show|split|canonical)
+
+_group_commands.register(app)
 
 
 def main() -> None:

@@ -177,6 +177,10 @@ def test_duplicates_api(linked_engine):
     with TestClient(app) as c:
         r = c.get("/v1/duplicates").json()
         assert r["count"] >= 1 and r["data"][0]["canonical"] and r["data"][0]["links"][0]["explanation"]
+        one = c.get(f"/v1/duplicates/{r['data'][0]['id']}").json()  # one group, its links with their ids
+        assert one["members"][0]["id"] == one["canonical"]["id"] and all(x["id"] for x in one["links"])
+        missing = c.get("/v1/duplicates/G999999")
+        assert missing.status_code == 404 and missing.json()["detail"]["field"] == "group_id"
         assert c.get("/v1/links", params={"kind": "nonsense"}).status_code == 422
         rec = c.get("/v1/recommendations", params={"q": "OP-CAT", "limit": 1}).json()["data"][0]
         assert c.get(f"/v1/recommendations/{rec['id']}").json()["links"]

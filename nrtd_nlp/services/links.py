@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ..errors import InputError
+from ..errors import InputError, NotFound
 from ..store.models import Link, LinkGroup, Recommendation
 from .context import Engine
 from .serialize import rec_to_dict
@@ -87,3 +87,21 @@ def list_groups(engine: Engine, *, limit: int = 50, offset: int = 0, country: st
                            "explanation": link.explanation, "status": link.status} for link in links],
             })
         return out, int(total or 0)
+
+
+def group_detail(engine: Engine, group_id: str) -> dict:
+    """One group as ``list_groups`` gives it, the canonical member first, and its links with their ids.
+    A group whose links were all unlinked or split apart still exists (its id is never reused), with no members."""
+    with engine.db.session() as s:
+        g = s.get(LinkGroup, group_id)
+        if g is None:
+            raise NotFound(f"group {group_id} does not exist", field="group_id")
+        links = s.scalars(select(Link).where(Link.group_id == g.id).order_by(Link.score.desc(), Link.id)).all()
+        ids = {x for link in links for x in (link.rec_a, link.rec_b)}
+        recs = {r.id: r for r in s.scalars(select(Recommendation).where(Recommendation.id.in_(ids)))} if ids else {}
+        order = sorted(recs, key=lambda i: (i != g.canonical_rec_id, i))
+        return {"id": g.id, "confirmed": g.confirmed,
+                "canonical": rec_to_dict(recs[g.canonical_rec_id]) if g.canonical_rec_id in recs else None,
+                "members": [_brief(recs[i]) for i in order],
+                "links": [{"id": x.id, "a": x.rec_a, "b": x.rec_b, "kind": x.kind, "score": x.score,
+                           "explanation": x.explanation, "status": x.status, "agent": x.agent} for x in links]}

@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from ...link.decisions import decide_link, set_canonical, split_group
 
-from ...services.links import list_groups, list_links
+from ...services.links import group_detail, list_groups, list_links
 from ..deps import get_engine, get_principal
 from ..schemas import MAX_INT, DbId
 
@@ -18,6 +18,12 @@ def duplicates(engine=Depends(get_engine), country: Optional[str] = None,
     """Duplicate groups: a canonical recommendation, its members, and every link's score and reason."""
     data, count = list_groups(engine, limit=limit, offset=offset, country=country)
     return {"data": data, "count": count}
+
+
+@router.get("/duplicates/{group_id}")
+def duplicate_group(group_id: str, engine=Depends(get_engine)) -> dict:
+    """One duplicate group: its members (the canonical one first) and the links joining them, with their ids."""
+    return group_detail(engine, group_id)
 
 
 @router.get("/links")

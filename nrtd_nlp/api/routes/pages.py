@@ -277,3 +277,7 @@ def link_decision(request: Request, link_id: DbId, decision: str = Form(...),
 from .pages_clusters import register as _register_clusters  # noqa: E402
 
 _register_clusters(router, render, _ctx, _fail, _done)
+
+from .pages_groups import register as _register_groups  # noqa: E402
+
+_register_groups(router, render, _ctx, _fail, _done)
