@@ -418,18 +418,19 @@ def link(all_records: bool = typer.Option(True, "--all", hidden=True, help="the 
 @guarded
 def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up | related"),
           min_score: Optional[float] = typer.Option(None, "--min-score"), limit: int = typer.Option(50),
+          offset: int = typer.Option(0, help="skip this many (the list is best first)"),
           as_json: bool = typer.Option(False, "--json")):
     """List links with their score and explanation (by default duplicates, follow-ups and only strong
-    related links; --kind related or --min-score lists the others)."""
+    related links; --kind related or --min-score lists the others). Decide one with nrtd link-decide ID."""
     from .services.links import list_links
 
-    rows, total = list_links(_engine(), kind=kind, min_score=min_score, limit=limit)
+    rows, total = list_links(_engine(), kind=kind, min_score=min_score, limit=limit, offset=offset)
     if as_json:
         _print_json({"data": rows, "count": total})
         return
-    typer.echo(f"{total} links")
+    typer.echo(f"{total} links" + (f" (from {offset + 1})" if offset else ""))
     for r in rows:
-        typer.echo(f"{r['score']:.2f} {r['kind']:10} #{r['a']['id']} [{r['a']['language']}] {_short(r['a']['text'], 50)}"
+        typer.echo(f"[link {r['id']}] {r['score']:.2f} {r['kind']:10} #{r['a']['id']} [{r['a']['language']}] {_short(r['a']['text'], 50)}"
                    f"  <->  #{r['b']['id']} [{r['b']['language']}] {_short(r['b']['text'], 50)}\n"
                    f"      {r['explanation']}")
 

@@ -102,6 +102,18 @@ def test_cli_errors_are_one_line_exit_2(group, cli_env, args, needle):
         assert not s.scalars(select(AuditEvent).where(AuditEvent.who == "ana")).all()
 
 
+def test_links_pages_through_with_offset_and_shows_each_link_id(group, cli_env):
+    engine, gid, (a, b, c), _ = group
+    first = _ok("links", "--limit", "1")
+    assert first.startswith("3 links") and "[link " in first and first.count("[link ") == 1
+    rest = json.loads(_ok("links", "--offset", "1", "--json"))
+    whole = json.loads(_ok("links", "--json"))
+    assert rest["count"] == 3 and [x["id"] for x in rest["data"]] == [x["id"] for x in whole["data"]][1:]
+    assert f"[link {whole['data'][0]['id']}]" in first
+    assert "offset must be 0.." in run("links", "--offset", "-1")
+    assert "offset must be 0.." in run("links", "--offset", str(2**63))
+
+
 # -- page --------------------------------------------------------------------------------------------------------
 
 @pytest.fixture()
@@ -194,6 +206,19 @@ def test_a_reader_cannot_post_and_every_post_needs_the_csrf_token(site):
     assert c.post(f"/ui/groups/{gid}/split", data={"rec_ids": [str(c_id)], "csrf": "forged"},
                   headers=j).status_code == 403
     assert _canonical(engine, gid)[1] is False and {a, b, c_id} in _groups(engine).values()
+
+
+def test_a_bad_query_parameter_on_a_page_gets_the_error_page_not_json(site):
+    c, (engine, gid, members, lone) = site
+    login(c, engine)
+    page = c.get("/ui/duplicates?kind=bogus", headers={"Accept": "text/html"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "That did not work" in page.text and "kind:" in page.text and 'href="/ui/groups"' in page.text
+    api = c.get("/ui/duplicates?kind=bogus", headers={"Accept": "application/json"})
+    assert api.status_code == 422 and api.json()["detail"]["field"] == "kind"
+    c.cookies.clear()  # refused before the session is read: the error page, without the signed-in navigation
+    anon = c.get("/ui/groups?offset=-1", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert anon.status_code in (303, 422) and "rita" not in anon.text
 
 
 # -- the import summary --------------------------------------------------------------------------------------------

@@ -338,3 +338,16 @@ def test_binary_duplicate_head_replaces_p_duplicate(tmp_path, test_embedder):
     Pf = full.proba(X)
     assert np.allclose(P.sum(1), 1) and np.allclose(P[:, 1], ref, atol=1e-6)
     assert np.allclose(P[:, 0] / P[:, 2], Pf[:, 0] / Pf[:, 2])
+
+
+def test_words_of_an_instruments_title_are_not_the_action_told():
+    """"…on the Protection of the Rights of All Migrant Workers" asks no "protect"; "being party" is ratify."""
+    icrmw = "the International Convention on the Protection of the Rights of All Migrant Workers and Members of Their Families"
+    a, b = parse(f"Reconsider being party to {icrmw}"), parse(f"Ratify {icrmw}")
+    assert a.asked == ["ratify"] and b.asked == ["ratify"]
+    assert explain("duplicate", a, b, 0.87, (0.95, 0.9)).startswith("same action: ratify · same instrument: ICRMW")
+    cerd = parse("Accept article 14 of the International Convention on the Elimination of All Forms of Racial "
+                 "Discrimination")
+    assert cerd.asked == [] and cerd.instruments == ["CERD"]
+    why = explain("related", cerd, parse("Combat racial discrimination"), 0.6, (0.9, 0.8))
+    assert "action" not in why  # nothing asked outside the title: no action to compare

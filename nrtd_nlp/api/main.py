@@ -62,12 +62,16 @@ def create_app(engine=None) -> FastAPI:
                             headers=getattr(exc, "headers", None))  # e.g. WWW-Authenticate on a 401
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
         errors = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]
             errors.append({"field": ".".join(loc) or "body", "message": e.get("msg", "invalid")})
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        if request.url.path.startswith("/ui/") and "text/html" in (request.headers.get("accept") or ""):
+            from .routes.pages import page_error  # a person's browser gets the page's error page, not JSON
+
+            return page_error(request, f"{first['field']}: {first['message']}", 422)
         return JSONResponse(status_code=422, content={"detail": {
             "code": "invalid_input", "field": first["field"],
             "message": f"{first['field']}: {first['message']}", "errors": errors}})

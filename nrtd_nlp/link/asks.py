@@ -39,6 +39,9 @@ _ACTIONS: list[tuple[str, str]] = [
     ("strengthen", r"strengthen\w*|intensif\w+|enhanc\w+|improv\w+|reinforc\w+|renforc\w+|fortalec\w+|step up|promot\w+"),
 ]
 _ACTION_RE = [(name, re.compile(r"\b(?:" + pat + r")", re.I)) for name, pat in _ACTIONS]
+# read only for the action a person is told (``Asks.asked``), not by the scorer: see ``find_actions``
+_ASKED_EXTRA = [("ratify", re.compile(r"\b(?:being|become|becoming|be) (?:a )?party\b", re.I))]
+_ACTION_RX_ALL = [(n, rx, True) for n, rx in _ACTION_RE] + [(n, rx, False) for n, rx in _ASKED_EXTRA]
 GENERIC_ACTIONS = {"combat", "ensure", "strengthen", "cooperate"}
 
 _GROUPS = {
@@ -94,11 +97,16 @@ _PROTOCOL_OF = {"CAT": ["OP-CAT"], "CEDAW": ["OP-CEDAW"], "CRPD": ["OP-CRPD"], "
                 "CRC": ["OP-CRC-AC", "OP-CRC-SC"], "ICCPR": ["ICCPR-OP1", "ICCPR-OP2"]}
 
 
-def find_instruments(text: str) -> list[str]:
+def _instrument_matches(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, instrument id) of every match of every instrument, overlapping ones included."""
+    return [(m.start(), m.end(), ins.id) for ins in instruments() for m in ins.regex.finditer(text)]
+
+
+def find_instruments(text: str, matches: list[tuple[int, int, str]] | None = None) -> list[str]:
     """Instruments named, in order of appearance. Matches are taken longest first and a match inside
     a longer one is dropped: "Optional Protocol to the Convention against Torture" is OP-CAT, not
     also CAT (an optional protocol's or agreement's name contains its parent's)."""
-    matches = [(m.start(), m.end(), ins.id) for ins in instruments() for m in ins.regex.finditer(text)]
+    matches = _instrument_matches(text) if matches is None else matches
     taken: list[tuple[int, int, str]] = []
     for start, end, iid in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
         if all(end <= s0 or start >= e0 for s0, e0, _ in taken):
@@ -166,23 +174,38 @@ def family_of(instrument_id: str) -> str:
     return instrument_id
 
 
-def find_actions(text: str) -> list[str]:
-    """Action classes in the order they appear (reservations/death penalty need their object)."""
-    hits: list[tuple[int, str]] = []
+def _action_hits(text: str) -> list[tuple[int, str, bool]]:
+    """(position, action class, read by the scorer) of every action word, in order."""
+    hits: list[tuple[int, str, bool]] = []
     low = text.lower()
-    for name, rx in _ACTION_RE:
+    for name, rx, scored in _ACTION_RX_ALL:
         for m in rx.finditer(text):
             if name == "withdraw_reservations" and "reserv" not in low:
                 continue
             if name == "abolish_death_penalty" and not re.search(r"death|capital|muerte|mort\b|executions?", low):
                 continue
-            hits.append((m.start(), name))
-    hits.sort()
-    out: list[str] = []
-    for _, n in hits:
-        if n not in out:
-            out.append(n)
-    return out
+            hits.append((m.start(), name, scored))
+    hits.sort(key=lambda h: (h[0], h[1]))  # ties by name, as the scorer was trained
+    return hits
+
+
+def _distinct(names) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def find_actions(text: str, titles: list[tuple[int, int, str]] | None = None,
+                 hits: list[tuple[int, str, bool]] | None = None) -> list[str]:
+    """Action classes in the order they appear (reservations/death penalty need their object).
+
+    With ``titles`` (instrument matches), the actions a person is told: words inside an instrument's
+    title are not asked ("the Convention on the Elimination of All Forms of Racial Discrimination" asks
+    no "combat", "… on the Protection of the Rights of All Migrant Workers" no "protect"), and "being
+    party" is "ratify". Without, the scorer's feature, as ``link-scorer@5`` was trained (masking titles
+    there measured 0.905 against 0.910 duplicate precision at recall 0.90, within the folds' spread)."""
+    hits = _action_hits(text) if hits is None else hits
+    if titles is None:
+        return _distinct(n for _, n, scored in hits if scored)
+    return _distinct(n for pos, n, _ in hits if not any(s0 <= pos < e0 for s0, e0, _ in titles))
 
 
 DOMINANT_ACTIONS = ("abolish_death_penalty", "withdraw_reservations")  # they name their own object;
@@ -205,6 +228,11 @@ class Asks:
     words: set[str]
     atomic: list[tuple[str, str]] = field(default_factory=list)  # (action, object)
     intents: set[str] = field(default_factory=set)  # specific verb intents (``intents()``)
+    asked: list[str] | None = None  # actions outside instrument titles, for explanations (``find_actions``)
+
+    @property
+    def asked_action(self) -> str | None:
+        return primary_action(self.asked) if self.asked is not None else self.action
 
     def families(self) -> set[str]:
         return {family_of(i) for i in self.instruments}
@@ -269,9 +297,11 @@ def clauses(text: str) -> list[str]:
 
 
 def parse(text: str) -> Asks:
-    acts = find_actions(text)
+    titles = _instrument_matches(text)
+    hits = _action_hits(text)
+    acts = find_actions(text, hits=hits)
     action = primary_action(acts)
-    ins = find_instruments(text)
+    ins = find_instruments(text, titles)
     groups = {g for g, rx in _GROUP_RE.items() if rx.search(text)}
     numbers = set(_NUMBER.findall(text))
     words = {w.lower() for w in _WORD.findall(text)} - STOP
@@ -282,4 +312,5 @@ def parse(text: str) -> Asks:
     else:
         key = ",".join(sorted(groups)) or "general"
         atomic = [(action or "?", key)]
-    return Asks(action, acts, ins, groups, numbers, bool(_NEGATION.search(text)), words, atomic, intents(text))
+    return Asks(action, acts, ins, groups, numbers, bool(_NEGATION.search(text)), words, atomic, intents(text),
+                find_actions(text, titles, hits))

@@ -19,13 +19,15 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
     if translation:
         return "translation of the same source record"
     parts = []
-    shared_dominant = [x for x in DOMINANT_ACTIONS if x in a.actions and x in b.actions]
+    acts_a, acts_b = (a.actions if x.asked is None else x.asked for x in (a, b))  # not words of a title
+    act_a, act_b = a.asked_action, b.asked_action
+    shared_dominant = [x for x in DOMINANT_ACTIONS if x in acts_a and x in acts_b]
     if shared_dominant:
         parts.append(f"same action: {_ACTION_WORDS[shared_dominant[0]]}")
-    elif a.action and a.action == b.action:
-        parts.append(f"same action: {_ACTION_WORDS.get(a.action, a.action)}")
-    elif a.action and b.action:
-        parts.append(f"different action: {_ACTION_WORDS.get(a.action, a.action)} / {_ACTION_WORDS.get(b.action, b.action)}")
+    elif act_a and act_a == act_b:
+        parts.append(f"same action: {_ACTION_WORDS.get(act_a, act_a)}")
+    elif act_a and act_b:
+        parts.append(f"different action: {_ACTION_WORDS.get(act_a, act_a)} / {_ACTION_WORDS.get(act_b, act_b)}")
     ia, ib = a.instruments, b.instruments
     shared = [i for i in ia if i in ib]
     if shared and len(set(ia) | set(ib)) > len(shared):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..errors import InputError, NotFound
-from ..store.models import Link, LinkGroup, Recommendation
+from ..store.models import MAX_INT, Link, LinkGroup, Recommendation
 from .context import Engine
 from .serialize import rec_to_dict
 
@@ -44,8 +44,10 @@ def list_links(engine: Engine, *, kind: str | None = None, min_score: float | No
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", field="kind")
     if min_score is not None and not 0 <= min_score <= 1:
         raise InputError("min-score must be between 0 and 1", field="min_score")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InputError("limit must be 1..1000 and offset >= 0", field="limit")
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be 1..1000", field="limit")
+    if not 0 <= offset <= MAX_INT:
+        raise InputError(f"offset must be 0..{MAX_INT}", field="offset")
     q = select(Link).where(Link.status != "unlinked")
     if not translations:  # the source's translation pairs are facts, not work for a reviewer
         q = q.where(Link.agent != "source:translation")

@@ -9,6 +9,7 @@ templates' autoescaping, an inline ``<script>`` would not run.
 from __future__ import annotations
 
 from importlib.resources import files
+from types import SimpleNamespace
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -102,6 +103,13 @@ def _done(request: Request, payload: dict, status: int = 200):
     if _wants_json(request):
         return JSONResponse(jsonable_encoder(payload), status_code=status)
     return RedirectResponse(_back(request), status_code=303)
+
+
+def page_error(request: Request, message: str, status: int) -> HTMLResponse:
+    """The error page for a request the framework refused (e.g. a bad query parameter), which may come
+    before the session was read: the navigation shows only when it was."""
+    page = getattr(request.state, "page", None) or {"principal": None, "csrf": ""}
+    return render("error.html", request, status=status, error=SimpleNamespace(message=message), **page)
 
 
 def _fail(request: Request, err: NrtdError):
