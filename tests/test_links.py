@@ -351,3 +351,15 @@ def test_words_of_an_instruments_title_are_not_the_action_told():
     assert cerd.asked == [] and cerd.instruments == ["CERD"]
     why = explain("related", cerd, parse("Combat racial discrimination"), 0.6, (0.9, 0.8))
     assert "action" not in why  # nothing asked outside the title: no action to compare
+
+
+def test_a_pair_across_languages_is_told_only_what_both_name():
+    """The cross-lingual head reads cosines; the word rules read en/fr/es: no 'one is negated' or
+    'different action' from a rule that cannot read the other language."""
+    en = parse("Do not criminalize defamation and ratify OP-CAT")
+    ar = parse("التصديق على البروتوكول الاختياري OP-CAT")
+    why = explain("duplicate", en, ar, 0.8, (0.93, 0.9), languages=("en", "ar"))
+    assert why.startswith("across languages: en / ar · same instrument: OP-CAT")
+    assert "negated" not in why and "action" not in why and why.endswith("P(duplicate)=0.80")
+    assert "one is negated" in explain("duplicate", en, parse("Ratify OP-CAT"), 0.8, (0.93, 0.9),
+                                       languages=("en", "en"))

@@ -15,9 +15,11 @@ _ACTION_WORDS = {
 
 
 def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, translation: bool = False,
-            same_recommender: bool = False) -> str:
+            same_recommender: bool = False, languages: tuple[str | None, str | None] | None = None) -> str:
     if translation:
         return "translation of the same source record"
+    if languages and languages[0] != languages[1]:
+        return _explain_across(kind, a, b, p, cos, languages)
     parts = []
     acts_a, acts_b = (a.actions if x.asked is None else x.asked for x in (a, b))  # not words of a title
     act_a, act_b = a.asked_action, b.asked_action
@@ -51,6 +53,25 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
         parts.append("one is negated")
     if kind == "follows_up":
         parts.append("earlier cycle" + (", same recommending State" if same_recommender else ""))
+    parts.append(f"similarity {cos[0]:.2f}/{cos[1]:.2f}")
+    parts.append(f"P({'duplicate' if kind in ('duplicate', 'follows_up') else kind})={p:.2f}")
+    return " · ".join(parts)
+
+
+def _explain_across(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float],
+                    languages: tuple[str | None, str | None]) -> str:
+    """A pair in two languages is scored on its cosines alone (the cross-lingual head), and the action,
+    negation and number rules read English, French and Spanish words: only what both texts name in
+    common is told, never a difference those rules could not see."""
+    parts = [f"across languages: {languages[0] or '?'} / {languages[1] or '?'}"]
+    shared = [i for i in a.instruments if i in b.instruments]
+    if shared:
+        parts.append(f"same instrument: {', '.join(shared)}")
+    groups = sorted(a.groups & b.groups)
+    if groups:
+        parts.append(f"same group: {', '.join(groups)}")
+    if kind == "follows_up":
+        parts.append("earlier cycle")
     parts.append(f"similarity {cos[0]:.2f}/{cos[1]:.2f}")
     parts.append(f"P({'duplicate' if kind in ('duplicate', 'follows_up') else kind})={p:.2f}")
     return " · ".join(parts)

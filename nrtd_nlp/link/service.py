@@ -144,7 +144,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             ra, rb = recs[a], recs[b]
             same_rec = bool(ra.recommending_state) and ra.recommending_state == rb.recommending_state
             why = explain(kind, asks[ra.id], asks[rb.id], score, (float(cos[n, 0]), float(cos[n, 1])),
-                          translation=is_tr, same_recommender=same_rec)
+                          translation=is_tr, same_recommender=same_rec, languages=(ra.language, rb.language))
             counts[kind] += 1
             out_links.append(Link(rec_a=a, rec_b=b, kind=kind, score=round(score, 4), explanation=why,
                                   agent="source:translation" if is_tr else scorer.agent, status="suggested"))
