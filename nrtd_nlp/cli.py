@@ -497,6 +497,10 @@ from .commands import groups as _group_commands  # noqa: E402  (groups, group sh
 
 _group_commands.register(app)
 
+from .commands import decisions as _decision_commands  # noqa: E402  (review sessions|queue|accept|reject|add|…)
+
+_decision_commands.register(app)
+
 
 def main() -> None:
     app()
