@@ -171,3 +171,25 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{r['at'][:19]} {_decided(r)}{gone}")
 
     app.add_typer(review_app, name="review")
+
+    @app.command("follow-up")
+    @guarded
+    def follow_up(status: str = typer.Argument(..., help="open | in_progress | partially_implemented | implemented "
+                                                         "| not_implemented"),
+                  rec: Optional[list[int]] = typer.Option(None, "--rec", help="a recommendation id (repeatable)"),
+                  group: Optional[str] = typer.Option(None, "--group", help="a duplicate group: all its members"),
+                  reviewer: str = typer.Option(..., help="who decides (audited)"),
+                  expected: Optional[str] = typer.Option(None, help="the status you read: refused if it changed"),
+                  note: Optional[str] = typer.Option(None), as_json: bool = typer.Option(False, "--json")):
+        """Set the follow-up status of recommendations, or of every member of a duplicate group (audited;
+        the export and GET /v1/recommendations?follow_up_status= show it)."""
+        from ..services.follow_up import set_status
+
+        _check_reviewer(reviewer)
+        res = set_status(_engine(), status, reviewer, rec_ids=list(rec) if rec else None, group_id=group,
+                         expected=expected, note=note)
+        if as_json:
+            _print_json(res)
+            return
+        where = f"group {group}" if group else "the recommendations named"
+        typer.echo(f"{status}: {len(res['updated'])} of {where} updated, {len(res['unchanged'])} already {status}")

@@ -6,10 +6,11 @@ rewrites a decided link and never suggests an unlinked pair again. Every decisio
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from ..errors import Conflict, InputError, NotFound
 from ..services.context import Engine
+from ..store.locks import lock_links as _lock_links
 from ..store.models import MAX_INT, AuditEvent, Link, LinkGroup, Recommendation
 from .service import regroup
 
@@ -22,12 +23,6 @@ def _link_dict(x: Link) -> dict:
 
 
 STATUSES = ("suggested", "confirmed", "unlinked")
-
-
-def _lock_links(s, where: str, params: dict) -> None:
-    """Take the database's write lock (SQLite) or these rows' locks (PostgreSQL) before reading them, so a
-    check of the state a person saw and the write that follows cannot interleave with another decision."""
-    s.execute(text(f"UPDATE links SET status = status WHERE {where}"), params)
 
 
 def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, expected_status: str | None = None,

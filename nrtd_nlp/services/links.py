@@ -14,7 +14,8 @@ KINDS = ("duplicate", "follows_up", "related")
 
 def _brief(r: Recommendation) -> dict:
     return {"id": r.id, "text": r.text, "language": r.language, "mechanism": r.mechanism, "country": r.country,
-            "recommending_state": r.recommending_state, "cycle": r.cycle, "session": r.session}
+            "recommending_state": r.recommending_state, "cycle": r.cycle, "session": r.session,
+            "follow_up_status": r.follow_up_status}
 
 
 STRONG_RELATED = 0.8  # fallback when the scorer's manifest names none

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from sqlalchemy import and_, bindparam, insert, select, text
 
 from ..errors import Conflict, InputError, NotFound
+from ..store.locks import lock_recommendations as _lock
 from ..store.models import AuditEvent, Recommendation, Review, Suggestion, utcnow
 
 TASKS = ("sdg_goal", "sdg_target", "upr_issue", "uhri_theme", "affected_group", "action_category", "institution")
@@ -115,19 +116,6 @@ def _row_dict(row) -> dict | None:
     rid, rec, task, value, decision, reviewer, at, comment, sid = row
     return {"id": rid, "rec_id": rec, "task": task, "value": value, "decision": decision, "reviewer": reviewer,
             "at": at.isoformat(), "comment": comment, "suggestion_id": sid, "reverted": False, "reverted_by": None}
-
-
-def _lock(s, rec_ids) -> int:
-    """Serialise writers on these recommendations before reading anything (see module docstring).
-    Returns how many of them exist."""
-    ids = sorted(set(rec_ids))
-    n = 0
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        marks = ",".join(f":r{j}" for j in range(len(chunk)))
-        n += s.execute(text(f"UPDATE recommendations SET id = id WHERE id IN ({marks})"),
-                       {f"r{j}": v for j, v in enumerate(chunk)}).rowcount
-    return n
 
 
 def _current(s, rec_id: int, task: str, value: str) -> Review | None:

@@ -3,6 +3,8 @@ links, and the people's decisions of ``nrtd_nlp.link.decisions`` (choose the can
 
 from __future__ import annotations
 
+from typing import Optional
+
 from fastapi import Depends, Form, Query, Request
 
 from ...errors import NrtdError
@@ -26,7 +28,9 @@ def register(router, render, ctx, fail, done) -> None:
             g = group_detail(engine, group_id)
         except NrtdError as e:
             return fail(request, e)
-        return render("group.html", request, g=g, **ctx(request))
+        from ...services.follow_up import STATUSES
+
+        return render("group.html", request, g=g, statuses=STATUSES, **ctx(request))
 
     @router.post("/groups/{group_id}/canonical")
     def group_canonical(request: Request, group_id: str, rec_id: DbId = Form(...), engine=Depends(get_engine)):
@@ -42,6 +46,18 @@ def register(router, render, ctx, fail, done) -> None:
         p = request.state.page["principal"]
         try:
             res = split_group(engine, group_id, rec_ids, p.name)
+        except NrtdError as e:
+            return fail(request, e)
+        return done(request, res)
+
+    @router.post("/groups/{group_id}/follow-up")
+    def group_follow_up(request: Request, group_id: str, status: str = Form(..., max_length=40),
+                        note: Optional[str] = Form(None, max_length=2000), engine=Depends(get_engine)):
+        from ...services.follow_up import set_status
+
+        p = request.state.page["principal"]
+        try:
+            res = set_status(engine, status, p.name, group_id=group_id, note=note or None)
         except NrtdError as e:
             return fail(request, e)
         return done(request, res)

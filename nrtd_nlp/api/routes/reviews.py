@@ -32,6 +32,15 @@ class BulkIn(BaseModel):
     rec_ids: Optional[list[DbId]] = Field(None, max_length=5000)
 
 
+class FollowUpIn(BaseModel):
+    status: str = Field(..., description="open | in_progress | partially_implemented | implemented | not_implemented")
+    rec_ids: Optional[list[DbId]] = Field(None, min_length=1, max_length=5000)
+    group_id: Optional[str] = Field(None, min_length=1, max_length=40,
+                                    description="a duplicate group: every current member gets the status")
+    expected: Optional[str] = Field(None, description="the status you read: 409 if someone changed it since")
+    note: Optional[str] = Field(None, max_length=2000)
+
+
 class RevertManyIn(BaseModel):
     review_ids: list[DbId] = Field(..., min_length=1, max_length=5000)
 
@@ -94,3 +103,12 @@ def get_audit(entity: Optional[str] = None, entity_id: Optional[str] = None, who
     """The append-only audit trail, newest first; ``count`` is the number of events matching the filters."""
     data = svc.list_audit(engine, entity=entity, entity_id=entity_id, who=who, limit=limit, offset=offset)
     return {"data": data, "count": svc.count_audit(engine, entity=entity, entity_id=entity_id, who=who)}
+
+
+@router.post("/follow-up")
+def post_follow_up(body: FollowUpIn, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+    """Set the follow-up status of recommendations, or of every member of a duplicate group (audited)."""
+    from ...services.follow_up import set_status
+
+    return set_status(engine, body.status, principal.name, rec_ids=body.rec_ids, group_id=body.group_id,
+                      expected=body.expected, note=body.note)

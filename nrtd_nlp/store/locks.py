@@ -1,0 +1,24 @@
+"""Row locks taken before reading what a decision checks, so the check and the write that follows cannot
+interleave with another writer: on SQLite a no-op UPDATE takes the database's write lock; on PostgreSQL it
+locks just those rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+
+def lock_recommendations(s, rec_ids) -> int:
+    """Serialise writers on these recommendations; returns how many of them exist."""
+    ids = sorted(set(rec_ids))
+    n = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join(f":r{j}" for j in range(len(chunk)))
+        n += s.execute(text(f"UPDATE recommendations SET id = id WHERE id IN ({marks})"),
+                       {f"r{j}": v for j, v in enumerate(chunk)}).rowcount
+    return n
+
+
+def lock_links(s, where: str, params: dict) -> None:
+    """Serialise writers on the links matching ``where`` (a fixed SQL condition with bind parameters)."""
+    s.execute(text(f"UPDATE links SET status = status WHERE {where}"), params)
