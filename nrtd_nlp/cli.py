@@ -240,6 +240,10 @@ def _import_notes(res, embed: bool, link_on_import: bool) -> list[str]:
         why = ("--no-embed (run nrtd embed, then nrtd link)" if not embed else
                "NRTD_LINK_ON_IMPORT is off (run nrtd link)" if not link_on_import else "no new or changed records")
         notes.append(f"linking skipped: {why}")
+    for step in ("clusters", "institutions", "tags"):
+        got = getattr(res, step, None)
+        if isinstance(got, dict) and "skipped" in got:
+            notes.append(f"{step} skipped: {_one_line(got['skipped'])}")
     orphans = res.orphaned_sub_items or {}
     removed, kept = orphans.get("removed") or [], orphans.get("kept_with_human_decisions") or []
     if removed or kept:

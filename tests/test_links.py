@@ -363,3 +363,30 @@ def test_a_pair_across_languages_is_told_only_what_both_name():
     assert "negated" not in why and "action" not in why and why.endswith("P(duplicate)=0.80")
     assert "one is negated" in explain("duplicate", en, parse("Ratify OP-CAT"), 0.8, (0.93, 0.9),
                                        languages=("en", "en"))
+
+
+def test_a_two_record_first_import_links_without_failing_and_later_steps_still_run(engine, scorer_dir, tmp_path,
+                                                                                  monkeypatch):
+    """Two texts share no word twice (TF-IDF min_df 2 left nothing, and the import ended in an internal error
+    after its commit, skipping the tag step); a step that fails after the commit is reported, not raised."""
+    from nrtd_nlp.services import imports
+    from nrtd_nlp.services.imports import import_file
+
+    engine.settings.link_model_dir = scorer_dir
+    p = tmp_path / "two.csv"
+    p.write_text('id,text,country\n1,"Abolish the death penalty.",Utopia\n2,"Ratify the Convention against '
+                 'Torture.",Utopia\n')
+    res = import_file(engine, p, source="t")
+    assert res.created == 2 and "skipped" not in (res.links or {}) and res.links["records"] == 2
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("nrtd_nlp.services.clusters.attach_new", broken)
+    p.write_text('id,text,country\n3,"Establish a national human rights institution.",Utopia\n')
+    called = []
+    monkeypatch.setattr("nrtd_nlp.services.tags.suggest_on_import", lambda e, ids, who: called.append(ids) or {"n": 1})
+    res = import_file(engine, p, source="t")
+    assert res.created == 1 and "clusters failed (RuntimeError: boom)" in res.clusters["skipped"]
+    assert "run nrtd recluster" in res.clusters["skipped"] and res.tags == {"n": 1} and called
+    assert imports._after_commit("x", "nrtd x", lambda: {"ok": 1}) == {"ok": 1}

@@ -29,6 +29,25 @@ def make_vectorizer(vocabulary=None):
     return TfidfVectorizer(**p, dtype=np.float32, vocabulary=vocabulary)
 
 
+def fit_vectorizer(texts):
+    """``make_vectorizer`` fitted on ``texts``. A store of a few texts may share no term twice (min_df 2 leaves
+    nothing): then every term counts; a text of stop words alone still leaves none, reported as a typed error."""
+    from ..errors import ModelUnavailable
+
+    try:
+        return make_vectorizer().fit(texts)
+    except ValueError:
+        pass
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    p = dict(PARAMS, ngram_range=tuple(PARAMS["ngram_range"]), min_df=1)
+    try:
+        return TfidfVectorizer(**p, dtype=np.float32).fit(texts)
+    except ValueError:
+        raise ModelUnavailable(f"the {len(texts)} texts share no words to compare yet; links wait for more "
+                               "records (nrtd link)") from None
+
+
 def save(vec, n_fit: int, path: Path) -> None:
     terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
     body = {"params": PARAMS, "n_fit": int(n_fit), "terms": terms, "idf": [round(float(x), 6) for x in vec.idf_]}
@@ -70,7 +89,7 @@ def store_tfidf(engine):
         if loaded is None or needs_refit(loaded[1], n_now):
             with engine.db.session() as s:
                 texts = list(s.scalars(select(Recommendation.text)))
-            vec = make_vectorizer().fit(texts)
+            vec = fit_vectorizer(texts)
             loaded = (vec, len(texts))
             save(vec, len(texts), path)
         engine._link_tfidf = loaded

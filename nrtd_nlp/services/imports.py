@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import select, update
 
-from ..errors import InputError
+from ..errors import InputError, NrtdError
 from ..ingest.readers import read_file
 from ..ingest.records import RawRecord, text_hash
 from ..store.models import AuditEvent, EmbeddingCache, ImportBatch, Recommendation, Suggestion, utcnow
@@ -241,22 +241,17 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
     if embed:
         engine.refresh_index(touched)
         if engine.settings.link_on_import and touched:
-            links = _link_new(engine, touched, actor)
-    clusters = None
+            links = _after_commit("links", "nrtd link", _link_new, engine, touched, actor)
+    clusters = institutions = tags = None
     if embed and touched:
         from .clusters import attach_new
-
-        clusters = attach_new(engine, touched, who=actor)
-    institutions = None
-    if embed and touched:
         from .institutions import suggest_on_import
-
-        institutions = suggest_on_import(engine, touched, actor)
-    tags = None
-    if embed and touched:
         from .tags import suggest_on_import as tag_on_import
 
-        tags = tag_on_import(engine, touched, actor)
+        clusters = _after_commit("clusters", "nrtd recluster", attach_new, engine, touched, who=actor)
+        institutions = _after_commit("institutions", "nrtd suggest-institutions", suggest_on_import, engine,
+                                     touched, actor)
+        tags = _after_commit("tags", "nrtd suggest", tag_on_import, engine, touched, actor)
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1
@@ -297,6 +292,22 @@ def _orphaned_sub_items(s, parent_ids: list[int], produced: set[tuple[str, str]]
         s.delete(s.get(Recommendation, rid))
     s.flush()
     return {"removed": removed, "kept_with_human_decisions": sorted(human & set(gone))}
+
+
+def _after_commit(step: str, command: str, fn, *args, **kw):
+    """A step that follows the committed import (links, cluster attachment, institutions, tags). The records
+    are stored whatever happens here, and a re-import finds them unchanged and runs no step again: a failure is
+    logged and reported with the command that does the step, never raised after the commit."""
+    import logging
+
+    try:
+        return fn(*args, **kw)
+    except NrtdError as e:
+        return {"skipped": f"{e.message}; the records are imported: run {command}"}
+    except Exception as e:  # noqa: BLE001 - a defect: logged with its traceback, reported, the import stands
+        logging.getLogger("nrtd_nlp.imports").error("import: the %s step failed", step, exc_info=e)
+        return {"skipped": f"{step} failed ({type(e).__name__}: {str(e)[:200]}); the records are imported: "
+                           f"run {command}"}
 
 
 def _link_new(engine: Engine, rec_ids: list[int], actor: str) -> dict:
