@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -176,6 +178,40 @@ def test_retrain_from_reviews(engine, demo_csv):
     res = retrain_task(engine, "action_category")
     man = json.loads((engine.settings.home / "models" / "taggers" / "action_category" / "manifest.json").read_text())
     assert man["training"]["reviews"] == len(recs) and res["model"].startswith("action_category-tagger@")
+    c = man["training"]["compared_with_previous"]  # the model it replaced (zero-shot here) was scored too
+    assert c["metric"] == "accuracy" and c["new"] >= c["previous"] - 0.01 and c["previous_model"]
+
+    # a retrained model that scores worse than the one in use on the validation part is refused (audit: 42
+    # reviewed records alone replaced a model trained on 8,000), unless forced; nothing is written
+    from types import SimpleNamespace
+
+    from nrtd_nlp.services.tag_training import _previous_model_gate, reviewed_examples, vectors_for
+
+    texts, lists, langs, _ = reviewed_examples(engine, "action_category")
+    val = np.arange(len(texts)) % 4 == 0
+    V = vectors_for(engine, texts)
+
+    def gate(force):
+        return _previous_model_gate(engine, "action_category", texts, lists, langs, V, val, force=force)
+
+    fair = gate(False)(SimpleNamespace(multilabel=False, validation_={"accuracy": 1.0}), ["4", "5"])
+    assert fair["previous_model"] == res["model"] and fair["n"] == int(val.sum()) and not fair["forced"]
+    worse = SimpleNamespace(multilabel=False, validation_={"accuracy": fair["previous"] - 0.02})
+    with pytest.raises(InputError) as e:
+        gate(False)(worse, ["4", "5"])
+    assert e.value.field == "force" and "kept the model in use" in str(e.value)
+    assert gate(True)(worse, ["4", "5"])["forced"]
+
+    # a bundle written by another process (nrtd retrain beside a running server) is picked up within a second
+    import os
+
+    held = engine.taggers.get("action_category")
+    assert engine.taggers.get("action_category") is held  # loaded once
+    manifest = engine.settings.home / "models" / "taggers" / "action_category" / "manifest.json"
+    st = manifest.stat()
+    os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    engine.taggers._stamps["action_category"] = (0.0, engine.taggers._stamps["action_category"][1])  # a second on
+    assert engine.taggers.get("action_category") is not held
 
 
 def test_api_tag_and_taggers(country_engine):

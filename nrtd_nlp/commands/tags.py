@@ -92,13 +92,16 @@ def register(app: typer.Typer) -> None:
     def retrain(task: str = typer.Argument(...),
                 data: Optional[Path] = typer.Option(None, "--data", help="annotated file to train on as well"),
                 labels_column: Optional[str] = typer.Option(None, "--labels-column"),
+                force: bool = typer.Option(False, "--force", help="install the new model even if it scores worse "
+                                                                  "than the one in use on the validation part"),
                 as_json: bool = typer.Option(False, "--json")):
-        """Retrain a tagger on the people's confirmed decisions in the store (plus --data if given)."""
+        """Retrain a tagger on the people's confirmed decisions in the store (plus --data if given); the new
+        model replaces the one in use only if it scores as well on the validation part."""
         from ..services.tag_training import retrain_task
 
         bar, cb = _progress()
         with bar:
-            res = retrain_task(_engine(), task, data=data, column=labels_column, progress=cb)
+            res = retrain_task(_engine(), task, data=data, column=labels_column, progress=cb, force=force)
         _report_training(res, as_json)
 
     @app.command()
@@ -137,3 +140,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"trained {res['model']} on {res['records']} records -> {res['folder']}\n"
                    f"validation ({v['n']} records): {fig}, ECE {res['ece_validation']}, "
                    f"text-head weight {v['text_weight']}")
+        c = res.get("compared_with_previous")
+        if c:
+            typer.echo(f"{c['metric']} on that part: {c['new']} against {c['previous']} for {c['previous_model']}"
+                       + (" (installed with --force)" if c["forced"] else ""))

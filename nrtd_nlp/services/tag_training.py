@@ -141,7 +141,9 @@ def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, 
 
 
 def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mask, training: dict,
-                  out: Path | None, progress=None, params: dict | None = None) -> dict:
+                  out: Path | None, progress=None, params: dict | None = None, gate=None) -> dict:
+    """Fit, then save the bundle; ``gate(model, ids)`` may refuse the new model before anything is written
+    (it raises) or return figures for the manifest."""
     multilabel = task not in SINGLE_LABEL
     params = {**TASK_PARAMS.get(task, {}), **(params or {})}
     view = preferred_view(engine.embedder, params.pop("view", None) or engine.settings.tag_view)
@@ -160,6 +162,9 @@ def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mas
     extra = label_text_rows(engine, task, labels, ids, view, centering, spec, multilabel)
     model = Tagger(task, ids, multilabel=multilabel, **params)
     model.fit(texts, X, Y, langs, val_mask=val_mask, progress=progress, extra=extra)
+    compared = gate(model, ids) if gate is not None else None
+    if compared:
+        training = {**training, "compared_with_previous": compared}
     if extra is not None:
         training = {**training, "label_text_rows": len(extra[0]), "label_text_weight": extra[3]}
     digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()
@@ -176,7 +181,8 @@ def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mas
     engine.taggers.invalidate(task)
     return {"task": task, "model": f"{task}-tagger@{version}", "folder": str(folder), "records": len(texts),
             "validation": {k: v for k, v in model.validation_.items() if k != "calibration"},
-            "ece_validation": model.validation_["calibration"]["ece"]}
+            "ece_validation": model.validation_["calibration"]["ece"],
+            **({"compared_with_previous": compared} if compared else {})}
 
 
 def train_task(engine, task: str, path: Path, *, exclude: str | None = None, val: str | None = None,
@@ -229,10 +235,60 @@ def reviewed_examples(engine, task: str) -> tuple[list[str], list[list[str]], li
             [recs[i][1] for i in ids], ids)
 
 
+def _previous_model_gate(engine, task: str, texts, lists, langs, V, val_mask, *, force: bool):
+    """The model in use is scored on the new model's validation part (distinct texts, copies once) and the
+    new one replaces it only if it scores at least as well there, less 0.01 (``force`` installs it anyway):
+    retraining on a few reviews alone must not silently replace a model trained on thousands of records."""
+    from ..errors import NrtdError
+
+    try:
+        lt = engine.taggers.get(task)
+    except NrtdError:
+        return None
+    seen, rows = set(), []
+    for i in np.flatnonzero(val_mask):
+        if text_hash(texts[i]) not in seen:
+            seen.add(text_hash(texts[i]))
+            rows.append(int(i))
+    vt, vl, vg = [texts[i] for i in rows], [lists[i] for i in rows], [langs[i] for i in rows]
+    Xv = lt.view.take(V[rows])
+    Xv = lt.centering.transform(Xv, vg) if lt.centering.fitted else Xv
+    P = lt.model.predict_proba(vt, Xv, vg)
+    old_ids = list(lt.model.label_ids)
+
+    def gate(model, ids):
+        key = "micro_f1" if model.multilabel else "accuracy"
+        new = float(model.validation_[key])
+        if model.multilabel:  # the old model's decisions in the new model's label space
+            D = lt.model.decide(P)
+            D[np.arange(len(P)), P.argmax(1)] = True
+            pred = np.zeros((len(rows), len(ids)), bool)
+            for j, lid in enumerate(ids):
+                if lid in old_ids:
+                    pred[:, j] = D[:, old_ids.index(lid)]
+            Y = label_matrix(vl, ids).astype(bool)
+            old = 2 * float((pred & Y).sum()) / max(float(pred.sum() + Y.sum()), 1.0)
+        else:
+            top = [old_ids[j] for j in P.argmax(1)]
+            old = float(np.mean([t in ls for t, ls in zip(top, vl)]))
+        out = {"metric": key, "new": round(new, 4), "previous": round(old, 4), "previous_model": lt.agent,
+               "n": len(rows), "forced": bool(force and new < old - 0.01)}
+        if new < old - 0.01 and not force:
+            raise InputError(f"{task}: the retrained model scores {key} {new:.3f} on its validation part ({len(rows)} "
+                             f"records), the model in use ({lt.agent}) {old:.3f}: kept the model in use. Add --data "
+                             "FILE (the annotated data it was trained on) or review more; --force installs it anyway",
+                             field="force")
+        return out
+
+    return gate
+
+
 def retrain_task(engine, task: str, *, data: Path | None = None, column: str | None = None,
-                 review_weight: int = 3, out: Path | None = None, progress=None, actor: str = "cli") -> dict:
+                 review_weight: int = 3, out: Path | None = None, progress=None, actor: str = "cli",
+                 force: bool = False) -> dict:
     """Retrain on the confirmed reviews in the store (each counted ``review_weight`` times, so a
-    person's decision outweighs an annotation of the same text), plus an annotated file if given."""
+    person's decision outweighs an annotation of the same text), plus an annotated file if given.
+    The new model replaces the one in use only if it scores as well on the validation part (``force``)."""
     if out is not None:
         check_bundle_folder(Path(out))  # before the training, not after it
     labels = load_labels(task, engine.settings.home)
@@ -252,17 +308,25 @@ def retrain_task(engine, task: str, *, data: Path | None = None, column: str | N
         texts += r_texts
         lists += r_lists
         langs += r_langs
-    if len(texts) < 20:
-        raise InputError(f"{task}: only {len(r_texts)} reviewed record(s) and no --data; need at least 20 "
-                         "examples to retrain", field="data")
+    distinct = len({text_hash(t) for t in texts})
+    if distinct < 20:
+        raise InputError(f"{task}: only {len(r_texts)} reviewed record(s)"
+                         + (f" and {distinct - len(r_texts)} from --data" if data is not None else " and no --data")
+                         + "; need at least 20 distinct records to retrain", field="data")
     # validation: a seeded 15 % of distinct texts, so copies of one reviewed record never straddle the split
     h = np.array([int(text_hash(t)[:8], 16) % 100 for t in texts])
     val_mask = h < 15
+    n_val = len({text_hash(t) for t, v in zip(texts, val_mask) if v})
+    if n_val < 5:
+        raise InputError(f"{task}: {n_val} of the {distinct} distinct records fall in the validation part (a seeded "
+                         "15 %); at least 5 are needed to check the new model: review more, or add --data FILE",
+                         field="data")
     V = vectors_for(engine, texts, progress)
     training = {"file": Path(data).name if data else None, "sha256": sha256_file(Path(data)) if data else None,
                 "reviews": len(r_texts), "review_weight": review_weight, "val": "15 % of distinct texts"}
+    gate = _previous_model_gate(engine, task, texts, lists, langs, V, val_mask, force=force)
     res = _fit_and_save(engine, task, labels, texts, lists, langs, V, val_mask=val_mask, training=training,
-                        out=out, progress=progress)
+                        out=out, progress=progress, gate=gate)
     with engine.db.session() as s:
         s.add(AuditEvent(who=actor, action="retrain", entity="model", entity_id=res["model"],
                          after={"reviews": len(r_texts), "records": res["records"]}))

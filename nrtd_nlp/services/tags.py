@@ -69,6 +69,7 @@ class TagModels:
     def __init__(self, engine):
         self.engine = engine
         self._loaded: dict[str, LoadedTagger] = {}
+        self._stamps: dict[str, tuple[float, int | None]] = {}  # task -> (last checked, local manifest mtime)
         self._lock = threading.Lock()
         self._tasks: tuple | None = None
         self._checked = 0.0
@@ -99,11 +100,30 @@ class TagModels:
             else:
                 self._loaded.pop(task, None)
 
+    def _local_stamp(self, task: str):
+        """The country's bundle of ``task`` as it is on disk (a retrain by another process swaps it in)."""
+        try:
+            return (local_dir(self.engine) / task / "manifest.json").stat().st_mtime_ns
+        except OSError:
+            return None
+
     def get(self, task: str) -> LoadedTagger:
+        """The task's tagger, loaded once; a bundle that ``nrtd retrain``/``nrtd train`` wrote into the store's
+        model folder since (another process: the CLI beside a running server) is picked up within a second."""
+        now = time.monotonic()
         with self._lock:
-            if task not in self._loaded:
-                self._loaded[task] = self._load(task)
-            return self._loaded[task]
+            held = self._loaded.get(task)
+            if held is not None and now - self._stamps.get(task, (0.0, None))[0] >= 1.0:
+                stamp = self._local_stamp(task)
+                if stamp != self._stamps[task][1]:
+                    held = None
+                else:
+                    self._stamps[task] = (now, stamp)
+            if held is None:
+                stamp = self._local_stamp(task)
+                held = self._loaded[task] = self._load(task)
+                self._stamps[task] = (now, stamp)
+            return held
 
     def _load(self, task: str) -> LoadedTagger:
         if task not in available_tasks(self.engine.settings.home):
