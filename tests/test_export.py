@@ -39,7 +39,10 @@ def test_csv_marks_reviewed_and_suggested_values(decided):
     assert set(row["sdg_goals"].split("; ")) == {"16", "4"}  # accepted + added; the rejected 5 is gone
     assert row["themes"] == "Torture (suggested)" and row["reviewed_by"] == "ana, ben"
     other = [r for r in rows if r["id"] != str(rid) and r["sdg_goals"]][0]
-    assert other["sdg_goals"].count("(suggested)") == 2
+    with engine.db.session() as s:  # fixture suggestions record no assertion: those scoring 0.5 or more count
+        want = {f"{x.value} (suggested)" for x in s.query(Suggestion).filter_by(rec_id=int(other["id"]),
+                                                                                 task="sdg_goal") if x.score >= 0.5}
+    assert set(other["sdg_goals"].split("; ")) == want
     formula = [r for r in rows if r["external_id"] == "f"][0]
     assert formula["recommendation"].startswith("'=")
 
@@ -75,3 +78,39 @@ def test_cli_export(decided, tmp_path, monkeypatch):
     assert "wrote 4 recommendations" in res.output and out.read_bytes().startswith(b"\xef\xbb\xbf")
     bad = CliRunner().invoke(app, ["export", "--format", "pdf", "--out", str(out)])
     assert bad.exit_code == 2 and "format" in bad.output
+
+
+def test_only_asserted_suggestions_and_one_action_category(decided):
+    """The top-k shown to reviewers is not the model's answer: the export lists asserted suggestions only
+    (NULL: score >= 0.5), and a single-label task one value, the latest a person chose (audit finding 8)."""
+    engine, rid = decided
+    with engine.db.session() as s:
+        s.query(Suggestion).filter_by(rec_id=rid, value="Torture").update({"asserted": False})
+        for value, score, asserted in (("4", 0.71, True), ("5", 0.28, False), ("1", 0.01, False)):
+            s.add(Suggestion(rec_id=rid, task="action_category", value=value, score=score, agent="t@1",
+                             asserted=asserted))
+        s.add(Recommendation(source="test", external_id="dash", text="- 2+3 cells", text_hash="dash",
+                             language="en", mechanism="CRC"))
+
+    def row():
+        data, _ = export_matrix(engine, "csv", filters=Filters(mechanism="CRC"))
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        return [r for r in rows if r["id"] == str(rid)][0], [r for r in rows if r["external_id"] == "dash"][0]
+
+    mine, dash = row()
+    assert mine["themes"] == "" and mine["action_category"] == "4 (suggested)"
+    assert dash["recommendation"] == "'- 2+3 cells"
+    with engine.db.session() as s:
+        five = s.query(Suggestion).filter_by(rec_id=rid, task="action_category", value="5").one().id
+    svc.decide(engine, decision="accept", reviewer="ana", suggestion_id=five)
+    svc.decide(engine, decision="add", reviewer="ben", rec_id=rid, task="action_category", value="2")
+    assert row()[0]["action_category"] == "2"  # the latest choice, not "5; 2; 4 (suggested)"
+
+
+def test_bulk_over_an_unknown_cluster_is_404_not_nothing_decided(decided):
+    from nrtd_nlp.errors import NotFound
+
+    engine, rid = decided
+    with pytest.raises(NotFound) as e:
+        svc.bulk_decide(engine, decision="accept", reviewer="ana", min_score=0.0, cluster_id="nope")
+    assert e.value.field == "cluster_id"

@@ -329,6 +329,11 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
     if cluster_id:
         q = q.where(Suggestion.rec_id.in_(select(ClusterMember.rec_id).where(ClusterMember.cluster_id == cluster_id)))
     with _writing(engine) as s:
+        if cluster_id:
+            from ..store.models import Cluster
+
+            if s.get(Cluster, cluster_id) is None:  # a typo must not look like "nothing left to decide"
+                raise NotFound(f"cluster {cluster_id} does not exist", field="cluster_id")
         cand = s.scalars(q.order_by(Suggestion.rec_id, Suggestion.id)).all()
         _lock(s, [x.rec_id for x in cand])
         decided = set()
@@ -421,19 +426,21 @@ def slot_states(s, rec_ids: list[int]) -> dict[int, list[dict]]:
     (Plain column rows, not ORM objects: a 300-recommendation page has thousands of slots.)"""
     out: dict[int, dict[tuple, dict]] = {r: {} for r in rec_ids}
     sug_cols = (Suggestion.rec_id, Suggestion.task, Suggestion.value, Suggestion.score, Suggestion.agent,
-                Suggestion.id, Suggestion.stale)
+                Suggestion.id, Suggestion.stale, Suggestion.asserted)
     rev_cols = (Review.id, Review.rec_id, Review.task, Review.value, Review.decision, Review.reviewer, Review.at,
                 Review.comment, Review.suggestion_id)
     for i in range(0, len(rec_ids), 500):
         chunk = rec_ids[i:i + 500]
-        for rid, task, value, score, agent, sid, stale in s.execute(
+        for rid, task, value, score, agent, sid, stale, asserted in s.execute(
                 select(*sug_cols).where(Suggestion.rec_id.in_(chunk)).order_by(Suggestion.score.desc())):
             out[rid].setdefault((task, value), {"task": task, "value": value, "score": score, "agent": agent,
-                                                "suggestion_id": sid, "stale": stale, "review": None})
+                                                "suggestion_id": sid, "stale": stale, "review": None,
+                                                "asserted": (score or 0) >= 0.5 if asserted is None else asserted})
         for rid_, rec, task, value, decision, reviewer, at, comment, sid in s.execute(
                 select(*rev_cols).where(Review.rec_id.in_(chunk), Review.reverted_at.is_(None)).order_by(Review.id)):
             slot = out[rec].setdefault((task, value), {"task": task, "value": value, "score": None, "agent": None,
-                                                       "suggestion_id": None, "stale": False, "review": None})
+                                                       "suggestion_id": None, "stale": False, "review": None,
+                                                       "asserted": False})
             slot["review"] = {"id": rid_, "rec_id": rec, "task": task, "value": value, "decision": decision,
                               "reviewer": reviewer, "at": at.isoformat(), "comment": comment, "suggestion_id": sid,
                               "reverted": False, "reverted_by": None}  # ordered by id: the last one wins
@@ -445,15 +452,28 @@ def slot_states(s, rec_ids: list[int]) -> dict[int, list[dict]]:
     return {rid: list(slots.values()) for rid, slots in out.items()}
 
 
-def effective_values(slots: list[dict]) -> dict[str, list[dict]]:
-    """task -> values people accepted or added, then unreviewed suggestions; rejected values are dropped."""
+def effective_values(slots: list[dict], *, asserted_only: bool = False,
+                     single: frozenset[str] | set[str] = frozenset()) -> dict[str, list[dict]]:
+    """task -> values people accepted or added, then unreviewed suggestions; rejected values are dropped.
+
+    ``asserted_only``: unreviewed suggestions only where the model asserted them (the top-k shown to reviewers
+    holds values far below their threshold). ``single``: tasks with one value (the action category): the
+    latest value a person accepted or added, else the best suggestion."""
     out: dict[str, list[dict]] = {}
     for x in slots:
         rv = x["review"]
         if rv and rv["decision"] == "rejected":
             continue
+        if rv is None and asserted_only and not x.get("asserted", True):
+            continue
         status = rv["decision"] if rv else "suggested"
-        out.setdefault(x["task"], []).append({"value": x["value"], "status": status, "score": x["score"]})
-    for vals in out.values():
-        vals.sort(key=lambda v: (v["status"] == "suggested", -(v["score"] or 0)))
+        out.setdefault(x["task"], []).append({"value": x["value"], "status": status, "score": x["score"],
+                                              "order": rv["id"] if rv else 0})
+    for task, vals in out.items():
+        vals.sort(key=lambda v: (v["status"] == "suggested", -(v["order"] if task in single else 0),
+                                 -(v["score"] or 0)))
+        if task in single:
+            del vals[1:]
+        for v in vals:
+            del v["order"]
     return out

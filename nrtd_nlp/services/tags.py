@@ -305,6 +305,7 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
                 for rid, p in zip(chunk, predict(lt, texts, lt.view.take(V), langs, top_k)):
                     for tag in p["tags"]:
                         s.add(Suggestion(rec_id=rid, task=t, value=tag["id"], score=tag["score"], agent=lt.agent,
+                                         asserted=bool(tag["asserted"]),
                                          run_id=runs[t]))
                         counts[t] += 1
             if progress:

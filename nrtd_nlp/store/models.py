@@ -126,6 +126,8 @@ class Suggestion(Base):
     agent: Mapped[str] = mapped_column(String(200))  # model@version
     run_id: Mapped[int | None] = mapped_column(ForeignKey("model_runs.id"))
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # text changed since suggested
+    # the model asserted it (at or above its threshold); False: shown to reviewers only; None: not recorded
+    asserted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -203,6 +205,9 @@ class Institution(Base):
     country: Mapped[str | None] = mapped_column(String(100))
     aliases: Mapped[list | None] = mapped_column(JSON)
     mandate: Mapped[dict | None] = mapped_column(JSON)  # themes, keywords
+    # set when a mandate file loaded for its country no longer lists it: never suggested or assigned again,
+    # its past assignments and reviews stay; loading a file that lists it again clears it
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Assignment(Base):
