@@ -105,3 +105,16 @@ def test_errors_are_one_line_exit_2_and_decide_nothing(seeded, args, needle):
     line = run(*[x.format(s16=sugs["16"], rec=rec_id, key=key) for x in args])
     assert line.startswith("nrtd: ") and needle in line, line
     assert _reviews(engine) == []
+
+
+def test_the_queue_is_ordered_by_probabilities_not_by_relevance_scores(seeded):
+    """Institution relevance and uncalibrated zero-shot scores near 0.5 say nothing about uncertainty."""
+    engine, rec_id, sugs, key = seeded
+    with engine.db.session() as s:
+        s.query(Suggestion).filter(Suggestion.rec_id == rec_id).delete()
+        s.add(Suggestion(rec_id=rec_id, task="institution", value="justice", score=0.5, agent="institutions@1+x"))
+        s.add(Suggestion(rec_id=rec_id, task="transition", value="truth", score=0.51, agent="transition-zeroshot@1"))
+    q = json.loads(_ok("review", "queue", key, "--limit", "1000", "--json"))["data"]
+    ids = [it["id"] for it in q]
+    undecided_with_probabilities = [it["id"] for it in q if it["id"] != rec_id and it["pending"]]
+    assert ids.index(rec_id) >= len(undecided_with_probabilities)  # after every record with a probability

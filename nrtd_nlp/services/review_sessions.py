@@ -86,11 +86,37 @@ def list_sessions(engine) -> list[dict]:
     return [{"key": k, "label": label(k), "count": counts[k]} for k in sorted(counts, key=order)]
 
 
-def _uncertainty(slots: list[dict]) -> tuple:
-    pending = [abs((x["score"] or 0) - 0.5) for x in slots if x["review"] is None and x["score"] is not None]
+def _calibrated_agents(engine) -> callable:
+    """Whether a suggestion's score is a probability: supervised taggers' and calibrated zero-shot ones' are;
+    institution relevance and uncalibrated zero-shot scores are not, and must not order the queue."""
+    known: dict[str, bool] = {}
+
+    def calibrated(agent: str | None, task: str) -> bool:
+        if not agent or agent.startswith("institutions@"):
+            return False
+        if "-zeroshot@" not in agent:  # supervised taggers (calibrated on held-out data) and other sources
+            return True
+        if agent not in known:
+            try:
+                lt = engine.taggers.get(task)
+                known[agent] = lt.agent == agent and lt.calibrated
+            except Exception:  # noqa: BLE001 - a task no longer known: not a probability we can vouch for
+                known[agent] = False
+        return known[agent]
+
+    return calibrated
+
+
+def _uncertainty(slots: list[dict], calibrated=lambda agent, task: True) -> tuple:
+    """Undecided records first, the one whose probability is nearest 0.5 first (a decision there teaches most);
+    records with only uncalibrated scores pending come after them, then decided ones."""
+    pending = [x for x in slots if x["review"] is None and x["score"] is not None]
+    probs = [abs(x["score"] - 0.5) for x in pending if calibrated(x["agent"], x["task"])]
+    if probs:
+        return (0, min(probs))
     if pending:
-        return (0, min(pending))
-    return (1, 0.0) if slots else (2, 0.0)
+        return (1, 0.0)
+    return (2, 0.0) if slots else (3, 0.0)
 
 
 def queue(engine, key: str, *, limit: int = 300, offset: int = 0) -> dict:
@@ -126,5 +152,6 @@ def queue(engine, key: str, *, limit: int = 300, offset: int = 0) -> dict:
             items.append({**rec_to_dict(r), "slots": sl, "effective": effective_values(sl),
                           "cluster": clusters.get(r.id), "links": links.get(r.id, []),
                           "pending": sum(1 for x in sl if x["review"] is None)})
-    items.sort(key=lambda it: (_uncertainty(it["slots"]), it["id"]))
+    calibrated = _calibrated_agents(engine)
+    items.sort(key=lambda it: (_uncertainty(it["slots"], calibrated), it["id"]))
     return {"key": key, "label": label(key), "count": len(items), "data": items[offset:offset + limit]}
