@@ -324,7 +324,8 @@ def retrain_task(engine, task: str, *, data: Path | None = None, column: str | N
     V = vectors_for(engine, texts, progress)
     training = {"file": Path(data).name if data else None, "sha256": sha256_file(Path(data)) if data else None,
                 "reviews": len(r_texts), "review_weight": review_weight, "val": "15 % of distinct texts"}
-    gate = _previous_model_gate(engine, task, texts, lists, langs, V, val_mask, force=force)
+    # only a model that replaces the one in use is checked against it (``out``: written elsewhere, not used)
+    gate = _previous_model_gate(engine, task, texts, lists, langs, V, val_mask, force=force) if out is None else None
     res = _fit_and_save(engine, task, labels, texts, lists, langs, V, val_mask=val_mask, training=training,
                         out=out, progress=progress, gate=gate)
     with engine.db.session() as s:
