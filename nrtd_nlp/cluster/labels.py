@@ -15,6 +15,12 @@ from pathlib import Path
 import numpy as np
 
 _CHAR_LANGS = {"zh", "ja", "th"}
+_PARTICLES = frozenset("的了")  # a character bigram holding one of these is no keyword ("童的", "的儿")
+_MAX_GROWN = 4  # characters a bigram may grow to ("候变" -> "气候变化")
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 @lru_cache(maxsize=None)
@@ -44,7 +50,8 @@ def stop_words(lang: str) -> frozenset[str]:
 class ClusterLabeler:
     """``fit(texts, languages, labels)`` -> ``keywords_`` {cluster: {lang: [terms]}} and
     ``labels_`` {cluster: {lang: "t1 · t2 · t3"}}. Languages with fewer than ``min_docs`` texts
-    in a cluster get no label for that cluster."""
+    in a cluster get no label for that cluster, unless no language of the cluster reaches ``min_docs``
+    (members spread over languages): then each of its languages is labelled from what it has."""
 
     def __init__(self, n_keywords: int = 8, n_label_terms: int = 3, min_docs: int = 2):
         self.n_keywords = n_keywords
@@ -56,77 +63,143 @@ class ClusterLabeler:
         langs = np.asarray([lang or "und" for lang in languages])
         self.keywords_: dict[int, dict[str, list[str]]] = {}
         self.labels_: dict[int, dict[str, str]] = {}
+        self._thin: dict[int, dict[str, list[str]]] = {}  # keywords of languages below min_docs in a cluster
         for lang in sorted(set(langs.tolist())):
             idx = np.flatnonzero((langs == lang) & (labels >= 0))
             if len(idx) == 0:
                 continue
             self._fit_language(lang, [texts[i] for i in idx], labels[idx])
+        for c, by_lang in self._thin.items():
+            if c not in self.keywords_:  # a cluster of few texts in many languages: better thin than no label
+                for lang, chosen in by_lang.items():
+                    self._keep(c, lang, chosen)
+        del self._thin
         return self
+
+    def _keep(self, c: int, lang: str, chosen: list[str]) -> None:
+        self.keywords_.setdefault(c, {})[lang] = chosen
+        self.labels_.setdefault(c, {})[lang] = " · ".join(chosen[: self.n_label_terms])
 
     def _vectorizer(self, lang: str, n_docs: int, min_df: int = 2):
         from sklearn.feature_extraction.text import CountVectorizer
 
         if lang in _CHAR_LANGS:
             return CountVectorizer(analyzer="char", ngram_range=(2, 2), min_df=min(min_df, n_docs),
-                                   preprocessor=lambda t: "".join(ch for ch in t if ch.isalnum()))
+                                   preprocessor=_alnum)
         return CountVectorizer(ngram_range=(1, 3), min_df=min(min_df, n_docs), lowercase=True,
                                token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
 
     def _fit_language(self, lang: str, texts: list[str], labels: np.ndarray) -> None:
+        classes, inverse = np.unique(labels, return_inverse=True)
+        docs_per_class = np.bincount(inverse, minlength=len(classes))
+        fitted = self._weights(lang, texts, inverse, len(classes), (2, 1))
+        if fitted is None:
+            return
+        W, terms, min_df = fitted
+        loose = None  # every term counted: for a text alone in its language, or a cluster sharing no term twice
+        corpus = "\n".join(_alnum(t) for t in texts) if lang in _CHAR_LANGS else None
+        for ci, c in enumerate(classes):
+            thin = docs_per_class[ci] < self.min_docs
+            chosen = [] if thin and min_df > 1 else self._pick(W[ci], terms, corpus)
+            if not chosen and min_df > 1:
+                loose = loose or self._weights(lang, texts, inverse, len(classes), (1,))
+                chosen = self._pick(loose[0][ci], loose[1], corpus) if loose else []
+            if chosen and thin:
+                self._thin.setdefault(int(c), {})[lang] = chosen
+            elif chosen:
+                self._keep(int(c), lang, chosen)
+
+    def _weights(self, lang: str, texts: list[str], inverse: np.ndarray, n_classes: int, min_dfs: tuple[int, ...]):
+        """(c-TF-IDF weights classes x terms, terms, the min_df used), trying each min_df in turn until some term
+        other than a stop word is left; None when none is."""
         import scipy.sparse as sp
 
-        classes, inverse = np.unique(labels, return_inverse=True)
-        import warnings
-
-        D = None
-        for min_df in (2, 1):  # a small cluster may share no term twice: then any term
-            try:
-                cv = self._vectorizer(lang, len(texts), min_df)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # spaCy's list holds contractions ("'ll")
-                    D = cv.fit_transform(texts)
+        for min_df in min_dfs:  # a small cluster may share no term twice: then any term
+            D, terms = self._counts(lang, texts, min_df)
+            if D is not None and D.shape[1]:
                 break
-            except ValueError:  # nothing left after stop words
-                continue
-        if D is None:
-            return
-        terms = cv.get_feature_names_out()
-        sw = stop_words(lang)
-        if sw:  # stop words may sit inside a phrase ("pena de muerte"), never at its edges
-            if lang in _CHAR_LANGS:
-                keep = np.asarray([t not in sw for t in terms])
-            else:
-                keep = np.asarray([not (t.split(" ", 1)[0] in sw or t.rsplit(" ", 1)[-1] in sw) for t in terms])
-            D, terms = D[:, keep], terms[keep]
+        else:
+            return None
         onehot = sp.csr_matrix((np.ones(len(texts)), (inverse, np.arange(len(texts)))),
-                               shape=(len(classes), len(texts)))
+                               shape=(n_classes, len(texts)))
         counts = (onehot @ D).toarray().astype(np.float64)
-        docs_per_class = np.bincount(inverse, minlength=len(classes))
         per_class = counts.sum(1, keepdims=True)
         per_class[per_class == 0] = 1
         tf = counts / per_class
         idf = np.log(1 + per_class.mean() / np.maximum(counts.sum(0), 1))
-        W = tf * idf
-        for ci, c in enumerate(classes):
-            if docs_per_class[ci] < self.min_docs:
+        return tf * idf, terms, min_df
+
+    def _counts(self, lang: str, texts: list[str], min_df: int):
+        """(documents x terms counts, terms) without stop words at a term's edges; (None, None) when none is left."""
+        import warnings
+
+        try:
+            cv = self._vectorizer(lang, len(texts), min_df)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # spaCy's list holds contractions ("'ll")
+                D = cv.fit_transform(texts)
+        except ValueError:  # nothing left after stop words
+            return None, None
+        terms = cv.get_feature_names_out()
+        sw = stop_words(lang)
+        if sw:  # stop words may sit inside a phrase ("pena de muerte"), never at its edges
+            if lang in _CHAR_LANGS:
+                keep = np.asarray([t not in sw and not _PARTICLES.intersection(t) for t in terms])
+            else:
+                keep = np.asarray([not (t.split(" ", 1)[0] in sw or t.rsplit(" ", 1)[-1] in sw) for t in terms])
+            D, terms = D[:, keep], terms[keep]
+        return D, terms
+
+    def _pick(self, w: np.ndarray, terms, corpus: str | None = None) -> list[str]:
+        """The best-weighted terms, a phrase standing in for the words inside it. With ``corpus`` (the language's
+        texts, for languages counted in character bigrams) a bigram first grows into the word it is part of."""
+        chosen: list[str] = []
+        for j in np.argsort(-w):
+            if w[j] <= 0 or len(chosen) >= self.n_keywords:
+                break
+            t = _grow(str(terms[j]), corpus) if corpus else str(terms[j])
+            if any(t in c2 for c2 in chosen):  # "death" after "death penalty": nothing new
                 continue
-            order = np.argsort(-W[ci])
-            chosen: list[str] = []
-            for j in order:
-                if W[ci, j] <= 0 or len(chosen) >= self.n_keywords:
-                    break
-                t = str(terms[j])
-                if any(t in c2 for c2 in chosen):  # "death" after "death penalty": nothing new
-                    continue
-                inside = [i for i, c2 in enumerate(chosen) if c2 in t]
-                if inside:  # "death penalty" after "death" (and "penalty"): the phrase replaces them
-                    chosen[inside[0]] = t
-                    chosen = [c2 for i, c2 in enumerate(chosen) if i not in inside[1:]]
-                else:
-                    chosen.append(t)
-            if chosen:
-                self.keywords_.setdefault(int(c), {})[lang] = chosen
-                self.labels_.setdefault(int(c), {})[lang] = " · ".join(chosen[: self.n_label_terms])
+            inside = [i for i, c2 in enumerate(chosen) if c2 in t]
+            if corpus and not inside and any(_overlap(t, c2) for c2 in chosen):  # "击种族主" after "种族主义"
+                continue
+            if inside:  # "death penalty" after "death" (and "penalty"): the phrase replaces them
+                chosen[inside[0]] = t
+                chosen = [c2 for i, c2 in enumerate(chosen) if i not in inside[1:]]
+            else:
+                chosen.append(t)
+        return chosen
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Two character-counted terms share a bigram."""
+    return any(a[i : i + 2] in b for i in range(len(a) - 1))
+
+
+def _grow(term: str, corpus: str, share: float = 0.7) -> str:
+    """A character bigram that straddles words ("候变" of "气候变化") grows, one character at a time, while a
+    character follows (or precedes) it in at least ``share`` of its occurrences in the corpus, up to
+    ``_MAX_GROWN`` characters; a bigram that is a word ("儿童") is followed by many different characters and stays."""
+    from collections import Counter
+
+    while len(term) < _MAX_GROWN:
+        n = corpus.count(term)
+        if n < 3:  # too rare to tell a word from the one sentence it comes from
+            break
+        after, before = Counter(), Counter()
+        start = corpus.find(term)
+        while start >= 0:
+            end = start + len(term)
+            if end < len(corpus) and corpus[end].isalnum() and corpus[end] not in _PARTICLES:
+                after[corpus[end]] += 1
+            if start > 0 and corpus[start - 1].isalnum() and corpus[start - 1] not in _PARTICLES:
+                before[corpus[start - 1]] += 1
+            start = corpus.find(term, start + 1)
+        (a, na), (b, nb) = (after.most_common(1) or [("", 0)])[0], (before.most_common(1) or [("", 0)])[0]
+        if max(na, nb) < share * n or not (a or b):
+            break
+        term = term + a if na >= nb else b + term
+    return term
 
 
 def main_label(labels: dict[str, str] | None, sizes: dict[str, int] | None = None) -> str | None:

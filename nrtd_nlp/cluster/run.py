@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from ..errors import InputError
+from ..store.locks import lock_clusters
 from ..store.models import AuditEvent, Cluster, ClusterMember, ModelRun, Recommendation, utcnow
 from .labels import ClusterLabeler, main_label
 from .model import Reducer, ThemeClusterer
@@ -175,12 +176,34 @@ def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "
     lab = ClusterLabeler().fit([texts.get(int(i), "") for i in ids], langs, labels)
     ctx.progress("commit", 0.85)
     result = commit_run(engine, ids, langs, labels, scores, C, lab, params, who=who, reducer_file=wd / "reducer.npz",
-                        threshold=threshold)
+                        threshold=threshold, Z=Z)
+    result["outside_run_attached"] = _attach_orphans(engine, result.pop("orphans"), who)
+    if not result["clusters"]:
+        result["hint"] = zero_clusters_hint(int(len(ids)), int(params.min_cluster_size))
     result.update(resumed_from=resumed_from, hdbscan_noise_share=round(noise, 4),
                   seconds=round(time.perf_counter() - t0, 2))
     shutil.rmtree(wd, ignore_errors=True)
     ctx.progress("done", 1.0)
     return result
+
+
+def zero_clusters_hint(n_records: int, min_cluster_size: int) -> str:
+    """What to try when a run found no cluster (HDBSCAN keeps only groups of min_cluster_size similar records,
+    and never one group of everything)."""
+    head = f"no cluster found among {n_records} records with min_cluster_size {min_cluster_size}"
+    if min_cluster_size > 2:
+        n = max(2, min(min_cluster_size - 1, round(n_records / 15)))
+        return f"{head}; try a smaller minimum, e.g. --min-size {n} (API: min_cluster_size {n})"
+    return f"{head}: too few records, or all of one theme (the clustering needs at least two distinct groups)"
+
+
+def _attach_orphans(engine, orphans: list[int], who: str) -> int:
+    """Records imported while the run worked whose cluster the run retired: attached as on import."""
+    if not orphans:
+        return 0
+    from ..services.clusters import attach_new
+
+    return int(attach_new(engine, orphans, who=who).get("attached", 0))
 
 
 def _translation_groups(engine, ids: np.ndarray) -> list[list[int]]:
@@ -223,32 +246,33 @@ def _texts(engine, ids: np.ndarray) -> dict[int, str]:
 
 
 def commit_run(engine, ids, langs, labels, scores, C, lab: ClusterLabeler, params: ReclusterParams, *,
-               who: str, reducer_file: Path, threshold: float) -> dict:
-    """Write the run in one transaction: matched clusters keep their ids, unmatched old ones retire."""
+               who: str, reducer_file: Path, threshold: float, Z: np.ndarray | None = None) -> dict:
+    """Write the run in one transaction: matched clusters keep their ids, unmatched old ones retire.
+
+    The write lock is taken before anything is read, so a person's decision committed before this
+    transaction is seen (its cluster is pinned: left alone) and one arriving meanwhile waits for it.
+    Only the memberships of the run's input records are replaced: records it did not cluster (imported
+    while it ran) keep their cluster, or, when that cluster retires, are listed under ``orphans`` for
+    attachment to the new clusters. ``Z`` (the run's reduced vectors) puts the old clusters' centroids
+    in the new space for matching; without it the stored ones are used."""
     ids = np.asarray(ids, np.int64)
     labels = np.asarray(labels)
     with engine.db.session() as s:
-        active = s.scalars(select(Cluster).where(Cluster.status == "active")).all()
-        member_rows = s.execute(select(ClusterMember.cluster_id, ClusterMember.rec_id).where(
-            ClusterMember.cluster_id.in_([c.id for c in active]))).all() if active else []
+        lock_clusters(s)  # before any read: the pins and members below are the committed ones
+        active = s.scalars(select(Cluster).where(Cluster.status == "active")
+                           .execution_options(populate_existing=True)).all()
+        member_rows = s.execute(select(ClusterMember.cluster_id, ClusterMember.rec_id, ClusterMember.score,
+                                       ClusterMember.by).where(ClusterMember.cluster_id.in_([c.id for c in active]))
+                                ).all() if active else []
         pinned_ids = {c.id for c in active if c.pinned}
-        fixed = {rid for cid, rid in member_rows if cid in pinned_ids}
+        fixed = {row.rec_id for row in member_rows if row.cluster_id in pinned_ids}
         alive = set(s.scalars(select(Recommendation.id)))
         ok = (labels >= 0) & np.asarray([int(i) in alive and int(i) not in fixed for i in ids], bool)
         k = len(C)
         groups = [np.flatnonzero(ok & (labels == c)) for c in range(k)]
         order = [c for c in range(k) if len(groups[c])]
         old = [c for c in active if not c.pinned]
-        old_members: dict[str, set[int]] = {c.id: set() for c in old}
-        for cid, rid in member_rows:
-            if cid in old_members:
-                old_members[cid].add(rid)
-        dim = C.shape[1] if k else 0
-        old_cent = [np.frombuffer(c.centroid, np.float32) if c.centroid else np.zeros(dim, np.float32) for c in old]
-        old_cent_arr = np.stack(old_cent) if old and all(len(v) == dim for v in old_cent) else None
-        st = StableIds().fit([c.id for c in old], [old_members[c.id] for c in old],
-                             [set(ids[groups[c]].tolist()) for c in order], old_cent_arr,
-                             C[order] if order else None)
+        st = _match_old(old, member_rows, ids, Z, [groups[c] for c in order], C[order] if order else None)
         run = ModelRun(task="cluster", agent=AGENT, params={**params.to_dict(), "records": int(len(ids)),
                                                             "attach_threshold": round(float(threshold), 6)},
                        finished_at=utcnow())
@@ -282,18 +306,62 @@ def commit_run(engine, ids, langs, labels, scores, C, lab: ClusterLabeler, param
         retired = [c.id for c in old if c.id not in set(kept)]
         for cid in retired:
             by_id[cid].status = "retired"
+        outside, orphans = _outside_run(member_rows, set(by_id), set(kept), set(ids.tolist()), alive)
+        rows.extend(outside)
         s.flush()
         for start in range(0, len(rows), 5000):
             s.execute(insert(ClusterMember), rows[start : start + 5000])
         result = {"run_id": run.id, "agent": AGENT, "records": int(len(ids)), "clusters": len(order),
-                  "clustered": len(rows), "unclustered": int(len(ids) - len(rows)), "kept_ids": len(kept),
-                  "new_ids": len(created), "retired": len(retired), "pinned_untouched": len(pinned_ids),
-                  "attach_threshold": round(float(threshold), 4)}
+                  "clustered": len(rows) - len(outside), "unclustered": int(len(ids) - len(rows) + len(outside)),
+                  "kept_ids": len(kept), "new_ids": len(created), "retired": len(retired),
+                  "pinned_untouched": len(pinned_ids), "attach_threshold": round(float(threshold), 4),
+                  "outside_run_kept": len(outside)}
         s.add(AuditEvent(who=who, action="recluster", entity="clusters", entity_id=str(run.id),
-                         before={"active": len(active)}, after=result))
+                         before={"active": len(active)}, after={**result, "outside_run_orphaned": len(orphans)}))
         final_reducer.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(reducer_file, final_reducer)
-    return result
+    return {**result, "orphans": orphans}
+
+
+def _match_old(old: list[Cluster], member_rows, ids: np.ndarray, Z: np.ndarray | None, new_groups: list[np.ndarray],
+               new_centroids: np.ndarray | None) -> StableIds:
+    """Stable ids: the old unpinned clusters against the new ones, on the run's input records only (the run
+    cannot have placed the others), with the old centroids recomputed in the new space when ``Z`` is given."""
+    pos = {int(r): i for i, r in enumerate(ids)}
+    old_members: dict[str, set[int]] = {c.id: set() for c in old}
+    for row in member_rows:
+        if row.cluster_id in old_members and row.rec_id in pos:
+            old_members[row.cluster_id].add(row.rec_id)
+    dim = new_centroids.shape[1] if new_centroids is not None else 0
+    if Z is not None and dim == Z.shape[1]:
+        old_cent = [_mean_direction(Z, [pos[r] for r in old_members[c.id]], dim) for c in old]
+    else:
+        old_cent = [np.frombuffer(c.centroid, np.float32) if c.centroid else np.zeros(dim, np.float32) for c in old]
+    old_cent_arr = np.stack(old_cent) if old and all(len(v) == dim for v in old_cent) else None
+    return StableIds().fit([c.id for c in old], [old_members[c.id] for c in old],
+                           [set(ids[g].tolist()) for g in new_groups], old_cent_arr, new_centroids)
+
+
+def _mean_direction(Z: np.ndarray, rows: list[int], dim: int) -> np.ndarray:
+    if not rows:
+        return np.zeros(dim, np.float32)
+    m = Z[rows].mean(0)
+    return (m / (np.linalg.norm(m) or 1.0)).astype(np.float32)
+
+
+def _outside_run(member_rows, old_ids: set[str], kept: set[str], input_ids: set[int], alive: set[int]
+                 ) -> tuple[list[dict], list[int]]:
+    """Old memberships of records the run did not cluster: re-inserted rows for clusters that keep their id,
+    and the records whose cluster retired (to attach to the new clusters)."""
+    rows, orphans = [], []
+    for row in member_rows:
+        if row.cluster_id not in old_ids or row.rec_id in input_ids or row.rec_id not in alive:
+            continue
+        if row.cluster_id in kept:
+            rows.append({"cluster_id": row.cluster_id, "rec_id": row.rec_id, "score": row.score, "by": row.by})
+        else:
+            orphans.append(row.rec_id)
+    return rows, sorted(set(orphans))
 
 
 def latest_run(s) -> ModelRun | None:

@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
                    f"{r['unclustered']} unclustered; ids kept {r['kept_ids']}, new {r['new_ids']}, "
                    f"retired {r['retired']}; {r['pinned_untouched']} pinned untouched ({r['seconds']}s"
                    + (f", resumed after {r['resumed_from']}" if r.get("resumed_from") else "") + ")")
+        if r.get("hint"):
+            typer.echo(f"hint: {r['hint']}")
 
     @app.command("clusters")
     @guarded

@@ -3,7 +3,9 @@
 People's decisions win: confirming, renaming, merging, splitting or moving a member pins the
 cluster(s) concerned and writes their members as ``by="human"``; a re-clustering run never moves
 a pinned cluster's members nor changes its name, and new records are only attached (between full
-runs) to clusters nobody has pinned.
+runs) to clusters nobody has pinned. Every curation takes the write lock on its clusters before it reads
+what it checks (``store.locks.lock_clusters``), so of two concurrent decisions the second sees the first's
+result (and gets a Conflict where that result makes it impossible).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 
 from ..errors import Conflict, InputError, NotFound
+from ..store.locks import lock_clusters, lock_recommendations
 from ..store.models import AuditEvent, Cluster, ClusterMember, ModelRun, Recommendation
 from .context import Engine
 
@@ -92,12 +95,26 @@ def cluster_of(engine: Engine, rec_id: int) -> list[dict]:
 
 
 def _active(s, cluster_id: str, field: str = "cluster_id") -> Cluster:
-    c = s.get(Cluster, cluster_id)
+    """The cluster as committed now (re-read: call it after ``_locked``), or NotFound / Conflict."""
+    c = s.get(Cluster, cluster_id, populate_existing=True)
     if c is None:
         raise NotFound(f"no cluster {cluster_id!r}", field=field)
     if c.status != "active":
         raise Conflict(f"cluster {cluster_id} is {c.status}, not active", field=field)
     return c
+
+
+def _locked(s, cluster_ids: list[str], field: str = "cluster_id") -> list[Cluster]:
+    """Take the write lock on these clusters first, then read them: a concurrent decision on any of them either
+    committed before (and is seen here) or waits for this one (and then sees its result)."""
+    lock_clusters(s, cluster_ids)
+    return [_active(s, cid, field) for cid in cluster_ids]
+
+
+def _pin(s, c: Cluster) -> None:
+    """A person's decision on a cluster: it is pinned and its members count as human-confirmed."""
+    c.pinned = True
+    s.execute(update(ClusterMember).where(ClusterMember.cluster_id == c.id).values(by="human"))
 
 
 def _who(who: str) -> str:
@@ -118,10 +135,9 @@ def confirm_cluster(engine: Engine, cluster_id: str, who: str) -> dict:
     """A person accepts the cluster as it is: pinned, members marked as human-confirmed."""
     who = _who(who)
     with engine.db.session() as s:
-        c = _active(s, cluster_id)
+        (c,) = _locked(s, [cluster_id])
         before = {"pinned": c.pinned, "label": c.label}
-        c.pinned = True
-        s.execute(update(ClusterMember).where(ClusterMember.cluster_id == c.id).values(by="human"))
+        _pin(s, c)
         _audit(s, who, "cluster_confirm", c.id, before, {"pinned": True, "label": c.label,
                                                           "members": len(_members(s, c.id))})
     return get_cluster(engine, cluster_id)
@@ -133,9 +149,10 @@ def rename_cluster(engine: Engine, cluster_id: str, label: str, who: str) -> dic
     if not label or len(label) > 300:
         raise InputError("label must be 1-300 characters", field="label")
     with engine.db.session() as s:
-        c = _active(s, cluster_id)
+        (c,) = _locked(s, [cluster_id])
         before = {"label": c.label, "pinned": c.pinned}
-        c.label, c.pinned = label, True
+        c.label = label
+        _pin(s, c)
         _audit(s, who, "cluster_rename", c.id, before, {"label": label, "pinned": True})
     return get_cluster(engine, cluster_id)
 
@@ -157,7 +174,7 @@ def merge_clusters(engine: Engine, cluster_ids: list[str], who: str, label: str 
     if label is not None and (not label.strip() or len(label) > 300):
         raise InputError("label must be 1-300 characters", field="label")
     with engine.db.session() as s:
-        clusters = [_active(s, cid, "ids") for cid in ids]
+        clusters = _locked(s, ids, "ids")
         target, others = clusters[0], clusters[1:]
         members = {c.id: _members(s, c.id) for c in clusters}
         before = {"clusters": {c.id: {"label": c.label, "pinned": c.pinned, "size": len(members[c.id])}
@@ -205,7 +222,7 @@ def split_cluster(engine: Engine, cluster_id: str, who: str, k: int | None = Non
                        field="cluster_id")
     parts = _sub_labels(X, k)
     with engine.db.session() as s:
-        c = _active(s, cluster_id)
+        (c,) = _locked(s, [cluster_id])
         if sorted(_members(s, c.id)) != members:
             raise Conflict(f"cluster {cluster_id} changed while it was being split; try again", field="cluster_id")
         texts = dict(s.execute(select(Recommendation.id, Recommendation.text)
@@ -243,7 +260,7 @@ def _split_off(engine: Engine, cluster_id: str, who: str, rec_ids: list[int]) ->
 
     chosen = sorted(set(int(r) for r in rec_ids))
     with engine.db.session() as s:
-        c = _active(s, cluster_id)
+        (c,) = _locked(s, [cluster_id])
         members = set(_members(s, c.id))
         outside = [r for r in chosen if r not in members]
         if not chosen or outside:
@@ -298,13 +315,17 @@ def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: st
     recommendation, or one already there, leaves every membership as it was)."""
     who = _who(who)
     out = []
+    rec_ids = list(dict.fromkeys(rec_ids))
     with engine.db.session() as s:
-        target = _active(s, to_cluster_id)
-        for rec_id in dict.fromkeys(rec_ids):
+        (target,) = _locked(s, [to_cluster_id])
+        lock_recommendations(s, rec_ids)  # two moves of one record into different clusters wait for each other
+        lock_clusters(s, _active_cluster_ids(s, rec_ids))
+        for rec_id in rec_ids:
             if s.get(Recommendation, rec_id) is None:
                 raise NotFound(f"no recommendation {rec_id}", field="rec_id")
             current = s.execute(select(ClusterMember).join(Cluster, Cluster.id == ClusterMember.cluster_id)
-                                .where(ClusterMember.rec_id == rec_id, Cluster.status == "active")).scalars().all()
+                                .where(ClusterMember.rec_id == rec_id, Cluster.status == "active")
+                                .execution_options(populate_existing=True)).scalars().all()
             if any(m.cluster_id == target.id for m in current):
                 raise Conflict(f"recommendation {rec_id} is already in cluster {target.id}", field="rec_id")
             before = {"clusters": [m.cluster_id for m in current]}
@@ -312,10 +333,16 @@ def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: st
                 s.delete(m)
             s.flush()
             s.add(ClusterMember(cluster_id=target.id, rec_id=rec_id, score=None, by="human"))
-            target.pinned = True
             _audit(s, who, "cluster_move_member", target.id, before, {"rec_id": rec_id, "cluster": target.id})
             out.append({"rec_id": rec_id, "from": before["clusters"], "to": to_cluster_id})
+        s.flush()
+        _pin(s, target)  # the person chose this cluster for them: it and its members are human decisions now
     return out
+
+
+def _active_cluster_ids(s, rec_ids: list[int]) -> list[str]:
+    return list(s.scalars(select(ClusterMember.cluster_id).join(Cluster, Cluster.id == ClusterMember.cluster_id)
+                          .where(ClusterMember.rec_id.in_(rec_ids), Cluster.status == "active").distinct()))
 
 
 def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:

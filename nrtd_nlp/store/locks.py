@@ -22,3 +22,18 @@ def lock_recommendations(s, rec_ids) -> int:
 def lock_links(s, where: str, params: dict) -> None:
     """Serialise writers on the links matching ``where`` (a fixed SQL condition with bind parameters)."""
     s.execute(text(f"UPDATE links SET status = status WHERE {where}"), params)
+
+
+def lock_clusters(s, cluster_ids=None) -> int:
+    """Serialise writers on these clusters (every active cluster when ``cluster_ids`` is None: a re-clustering
+    run's commit); returns how many rows were locked."""
+    if cluster_ids is None:
+        return s.execute(text("UPDATE clusters SET status = status WHERE status = 'active'")).rowcount
+    ids = sorted(set(cluster_ids))
+    n = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join(f":c{j}" for j in range(len(chunk)))
+        n += s.execute(text(f"UPDATE clusters SET status = status WHERE id IN ({marks})"),
+                       {f"c{j}": v for j, v in enumerate(chunk)}).rowcount
+    return n
