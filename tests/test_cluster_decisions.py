@@ -227,3 +227,19 @@ def test_chinese_bigrams_grow_into_words():
     lab = ClusterLabeler().fit(texts, ["zh"] * 6, np.asarray([0, 0, 0, 1, 1, 1]))
     assert lab.keywords_[0]["zh"][0] == "气候变化" and "候变" not in lab.keywords_[0]["zh"]
     assert {"儿童", "权利"} <= set(lab.keywords_[1]["zh"])  # words stay as they are
+
+
+def test_a_run_that_finds_nothing_keeps_the_current_clusters(clustered):
+    """A default-parameter run after a tuned one found 0 clusters and retired every unpinned theme."""
+    from nrtd_nlp.errors import InputError
+    from nrtd_nlp.services.clusters import recluster
+
+    engine = clustered
+    with engine.db.session() as s:
+        before = sorted(s.scalars(select(Cluster.id).where(Cluster.status == "active")))
+    assert before
+    with pytest.raises(InputError) as e:
+        recluster(engine, {"min_cluster_size": 200}, who="ana")
+    assert e.value.field == "min_cluster_size" and f"the current {len(before)} clusters are kept" in str(e.value)
+    with engine.db.session() as s:
+        assert sorted(s.scalars(select(Cluster.id).where(Cluster.status == "active"))) == before

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from ..errors import InputError
 from ..store.locks import lock_clusters
@@ -175,6 +175,14 @@ def run_recluster(engine, params: ReclusterParams, ctx: RunContext, who: str = "
     texts = _texts(engine, ids)
     lab = ClusterLabeler().fit([texts.get(int(i), "") for i in ids], langs, labels)
     ctx.progress("commit", 0.85)
+    if not len(C):  # a run that found nothing must not retire the themes people are working with
+        with engine.db.session() as s:
+            current = s.scalar(select(func.count(Cluster.id)).where(Cluster.status == "active",
+                                                                    Cluster.pinned.is_(False))) or 0
+        if current:
+            shutil.rmtree(wd, ignore_errors=True)
+            raise InputError(f"{zero_clusters_hint(int(len(ids)), int(params.min_cluster_size))}; the current "
+                             f"{current} clusters are kept", field="min_cluster_size")
     result = commit_run(engine, ids, langs, labels, scores, C, lab, params, who=who, reducer_file=wd / "reducer.npz",
                         threshold=threshold, Z=Z)
     result["outside_run_attached"] = _attach_orphans(engine, result.pop("orphans"), who)

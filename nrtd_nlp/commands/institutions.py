@@ -20,20 +20,31 @@ def register(app: typer.Typer) -> None:
     def inst_load(file: Optional[Path] = typer.Argument(None, help="mandate CSV (default: the shipped template)"),
                   country: Optional[str] = typer.Option(None, help="these institutions belong to this State"),
                   as_json: bool = typer.Option(False, "--json")):
-        """Upsert institutions from a mandate file (idempotent: loading twice changes nothing)."""
+        """Upsert institutions from a mandate file (idempotent: loading twice changes nothing). Institutions of
+        the file's countries that it no longer lists are retired: no longer suggested or assigned, their past
+        assignments and reviews kept. A changed id is a retired institution plus a new one."""
         from ..services.institutions import load_institutions
 
         res = load_institutions(_engine(), file, country=country, actor="cli")
         if as_json:
             _print_json(res)
-        else:
-            typer.echo(f"{res['file']}: {res['institutions']} institutions, {res['created']} new, "
-                       f"{res['updated']} updated, {res['unchanged']} unchanged")
+            return
+        typer.echo(f"{res['file']}: {res['institutions']} institutions, {res['created']} new, "
+                   f"{res['updated']} updated, {res['unchanged']} unchanged, {res['restored']} restored, "
+                   f"{len(res['retired'])} retired")
+        for x in res["retired"]:
+            typer.echo(f"  retired (not in the file): {x['key']} {x['name']}"
+                       f"{' (' + x['country'] + ')' if x['country'] else ''}; kept: {x['assignments']} "
+                       f"assignments, {x['reviews']} accepted or added reviews")
+        for x in res["rekeyed"]:
+            typer.echo(f"  {x['old']} -> {x['new']} ({x['name']}): the same name under another id, which is another "
+                       f"institution to the store; the decisions on {x['old']} stay with it (retired) and are not "
+                       f"carried to {x['new']}")
 
     @institutions_app.command("list")
     @guarded
     def inst_list(country: Optional[str] = typer.Option(None), as_json: bool = typer.Option(False, "--json")):
-        """List institutions with their themes."""
+        """List institutions with their themes; retired ones (no longer in the mandate file) are marked."""
         from ..services.institutions import list_institutions
 
         rows = list_institutions(_engine(), country=country)
@@ -44,6 +55,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("no institutions: run `nrtd institutions load`")
         for r in rows:
             typer.echo(f"{r['id']:4} {r['key']:24} {r['name']}{' (' + r['country'] + ')' if r['country'] else ''}"
+                       f"{'  [retired ' + r['retired_at'][:10] + ']' if r['retired'] else ''}"
                        f"  themes: {_short(', '.join(r['themes']), 70)}")
 
     app.add_typer(institutions_app, name="institutions")

@@ -2,9 +2,10 @@
 follow-up status and the reviewers' decisions, as XLSX or CSV.
 
 Each value is the *effective* one: what people accepted or added wins over the machine's suggestions,
-rejected suggestions are left out, and unreviewed suggestions are marked ``(suggested)``. Filters are the
-list route's (services.search.Filters). Cells that a spreadsheet would run as a formula (``=``, ``+``, ``@``,
-``-`` followed by a non-space) are written as plain text.
+rejected suggestions are left out, and unreviewed suggestions are marked ``(suggested)`` and listed only
+where the model asserted them (not the lower-ranked values shown to reviewers); a single-label task (the
+action category) has one value. Filters are the list route's (services.search.Filters). Cells that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are written as plain text.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import io
 from sqlalchemy import select
 
 from ..errors import InputError
-from ..store.models import Assignment, Cluster, ClusterMember, Institution, Link, Recommendation, Review
+from ..store.models import Cluster, ClusterMember, Link, Recommendation, Review
+from .institutions import export_values as institution_values
 from .reviews import effective_values, slot_states
 from .search import Filters
+from .tags import SINGLE_LABEL
 
 FORMATS = ("xlsx", "csv")
 TASK_COLUMNS = (("themes", ("uhri_theme", "upr_issue")), ("sdg_goals", ("sdg_goal",)),
@@ -35,7 +38,7 @@ def _fmt(vals: list[dict]) -> str:
 
 
 def _safe(v):
-    if isinstance(v, str) and v and (v[0] in "=+@\t\r" or (v[0] == "-" and len(v) > 1 and not v[1].isspace())):
+    if isinstance(v, str) and v and v[0] in "=+-@\t\r":  # "- 2+3" runs as a formula too
         return "'" + v
     return v
 
@@ -54,12 +57,7 @@ def _rows(engine, filters: Filters):
                 cur = clusters.get(m.rec_id)
                 if cur is None or (m.by == "human" and cur[1] != "human"):
                     clusters[m.rec_id] = (c.label or c.id, m.by)
-            inst: dict[int, list[dict]] = {}
-            for a, name in s.execute(select(Assignment, Institution.name)
-                                     .join(Institution, Institution.id == Assignment.institution_id)
-                                     .where(Assignment.rec_id.in_(chunk))):
-                inst.setdefault(a.rec_id, []).append(
-                    {"value": name, "status": "accepted" if a.by == "human" else "suggested"})
+            inst = institution_values(s, chunk)  # each once, by name: decided, then the latest run's suggestions
             dup: dict[int, int] = {}
             for x in s.scalars(select(Link).where(Link.kind.in_(("duplicate", "follows_up")),
                                                   Link.status != "unlinked", Link.rec_b.in_(chunk))):
@@ -70,11 +68,8 @@ def _rows(engine, filters: Filters):
                 names.add(r.reviewer)
                 who[r.rec_id] = (names, max(last, r.at) if last else r.at)
             for r in recs:
-                eff = effective_values(slots[r.id])
+                eff = effective_values(slots[r.id], asserted_only=True, single=SINGLE_LABEL)
                 insts = inst.get(r.id, [])
-                known = {v["value"] for v in insts}
-                insts += [v for v in eff.get("institution", []) if v["value"] not in known]
-                insts.sort(key=lambda v: v["status"] == "suggested")
                 cl = clusters.get(r.id)
                 names, last = who.get(r.id, (set(), None))
                 row = {

@@ -2,11 +2,16 @@
 
 * ``load_institutions`` upserts an editable mandate file (``corpora/institutions/mandates.csv`` or a
   country's own) into the Institution table, by (``id`` column, country): loading twice changes nothing.
+  Stored institutions of the file's countries that it no longer lists are *retired* (``retired_at``):
+  never suggested or assigned again, their past assignments and reviews kept; a changed id is a
+  retirement plus a new institution. Loading a file that lists a retired one again restores it.
 * ``suggest_institutions`` scores records with :class:`InstitutionSuggester` and stores the top-k as
-  Suggestion rows (task ``institution``, value = the institution's key, agent ``institutions@…``).
-  Institutions a person already assigned or rejected for a record are never suggested for it again.
-* ``assign`` / ``unassign``: a person's decision (Assignment ``by="human"``), audited. The warm
-  path learns from these, and from accepted or added reviews of task ``institution``.
+  Suggestion rows (task ``institution``, value = the institution's key, agent ``institutions@…``); they
+  replace the undecided suggestions of earlier runs for the records it covers. Institutions a person
+  assigned or rejected for a record (latest decision) are never suggested for it again.
+* ``assign`` / ``unassign``: a person's decision (Assignment ``by="human"``), audited. Reviews of task
+  ``institution`` (accept, add, reject) are decisions too: per (record, institution) the latest one by
+  time wins (``_decisions``), for what the suggester learns from, the record's view and the export.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from ..classify.institutions import VERSION, InstitutionSuggester, Mandate
 from ..errors import InputError, NotFound
@@ -104,7 +109,9 @@ def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
 def _inst_dict(x: Institution) -> dict:
     m = x.mandate or {}
     return {"id": x.id, "key": m.get("key"), "name": x.name, "country": x.country, "names": m.get("names", {}),
-            "themes": m.get("themes", []), "keywords": m.get("keywords", []), "source": m.get("source")}
+            "themes": m.get("themes", []), "keywords": m.get("keywords", []), "source": m.get("source"),
+            "retired": x.retired_at is not None,
+            "retired_at": x.retired_at.isoformat(timespec="seconds") if x.retired_at else None}
 
 
 def _stored_shape(item: dict) -> dict:
@@ -113,11 +120,14 @@ def _stored_shape(item: dict) -> dict:
                         "keywords": item["keywords"], "source": item["source"]}}
 
 
+def _of_country(country: str | None):
+    return Institution.country.is_(None) if country is None else Institution.country == country
+
+
 def _upsert(s, item: dict, actor: str) -> str:
-    """'created' | 'updated' | 'unchanged'; one audit event per change."""
-    same = [x for x in s.scalars(select(Institution).where(
-        Institution.country.is_(None) if item["country"] is None else Institution.country == item["country"]))
-        if (x.mandate or {}).get("key") == item["key"]]
+    """'created' | 'updated' | 'unchanged' | 'restored' (was retired); one audit event per change."""
+    same = [x for x in s.scalars(select(Institution).where(_of_country(item["country"])))
+            if (x.mandate or {}).get("key") == item["key"]]
     new = _stored_shape(item)
     if not same:
         inst = Institution(**new)
@@ -127,29 +137,99 @@ def _upsert(s, item: dict, actor: str) -> str:
                          after=_inst_dict(inst)))
         return "created"
     inst = same[0]
-    if all(getattr(inst, k) == v for k, v in new.items()):
+    if inst.retired_at is None and all(getattr(inst, k) == v for k, v in new.items()):
         return "unchanged"
-    before = _inst_dict(inst)
+    before, status = _inst_dict(inst), "updated" if inst.retired_at is None else "restored"
     for k, v in new.items():
         setattr(inst, k, v)
+    inst.retired_at = None
     s.flush()
-    s.add(AuditEvent(who=actor, action="institution.update", entity="institution", entity_id=str(inst.id),
+    s.add(AuditEvent(who=actor, action=f"institution.{status[:-1]}", entity="institution", entity_id=str(inst.id),
                      before=before, after=_inst_dict(inst)))
-    return "updated"
+    return status
+
+
+def _decision_counts(s, inst: Institution) -> dict:
+    key = (inst.mandate or {}).get("key")
+    return {"assignments": s.scalar(select(func.count()).select_from(Assignment).where(
+                Assignment.institution_id == inst.id, Assignment.by == "human")),
+            "reviews": s.scalar(select(func.count()).select_from(Review).where(
+                Review.task == TASK, Review.value == key, Review.reverted_at.is_(None),
+                Review.decision.in_(("accepted", "added"))))}
+
+
+def _retire_missing(s, items: list[dict], actor: str) -> list[dict]:
+    """Retire the active institutions of the file's countries that the file does not list. Their
+    assignments and reviews stay; what the machine suggested for them and nobody decided goes."""
+    listed = {(x["key"], x["country"]) for x in items}
+    out, now = [], utcnow()
+    for country in sorted({x["country"] for x in items}, key=lambda c: c or ""):
+        for inst in s.scalars(select(Institution).where(_of_country(country), Institution.retired_at.is_(None))
+                              .order_by(Institution.id)):
+            if ((inst.mandate or {}).get("key"), country) in listed:
+                continue
+            before = _inst_dict(inst)
+            inst.retired_at = now
+            s.flush()
+            s.add(AuditEvent(who=actor, action="institution.retire", entity="institution", entity_id=str(inst.id),
+                             before=before, after=_inst_dict(inst)))
+            out.append({"id": inst.id, "key": before["key"], "name": inst.name, "country": country,
+                        "names": before["names"], **_decision_counts(s, inst)})
+    _drop_undecided(s, {x["key"] for x in out} - _active_keys(s))
+    return out
+
+
+def _active_keys(s) -> set[str]:
+    return {(m or {}).get("key") for m in s.scalars(select(Institution.mandate).where(
+        Institution.retired_at.is_(None)))}
+
+
+def _drop_undecided(s, keys: set[str], rec_ids: list[int] | None = None) -> int:
+    """Delete institution suggestions (of these keys, or of these records) that no review names."""
+    if not keys and rec_ids is None:
+        return 0
+    reviewed = select(Review.suggestion_id).where(Review.task == TASK, Review.suggestion_id.is_not(None))
+    base = delete(Suggestion).where(Suggestion.task == TASK, Suggestion.id.not_in(reviewed))
+    if rec_ids is None:
+        return s.execute(base.where(Suggestion.value.in_(sorted(keys)))).rowcount
+    return sum(s.execute(base.where(Suggestion.rec_id.in_(rec_ids[i:i + 900]))).rowcount
+               for i in range(0, len(rec_ids), 900))
+
+
+def _rekeyed(retired: list[dict], listed: list[dict]) -> list[dict]:
+    """A retired institution and one the file lists, of one country, with the same name or a shared name
+    in some language: most likely one institution whose id changed in the file."""
+    out = []
+    for old in retired:
+        for new in listed:
+            if old["country"] != new["country"]:
+                continue
+            olds = {old["name"].casefold()} | {v.casefold() for v in old["names"].values()}
+            news = {new["name"].casefold()} | {v.casefold() for v in new["names"].values()}
+            if olds & news:
+                out.append({"old": old["key"], "new": new["key"], "name": new["name"], "country": new["country"],
+                            "assignments_kept_under_old": old["assignments"], "reviews_kept_under_old": old["reviews"]})
+    return out
 
 
 def load_institutions(engine: Engine, path: Path | str | None = None, *, data: bytes | None = None,
                       country: str | None = None, actor: str = "cli") -> dict:
-    """Upsert every institution of a mandate file (one transaction; idempotent)."""
+    """Upsert every institution of a mandate file and retire the stored institutions of its countries that
+    it no longer lists (one transaction; idempotent). ``retired`` names them with the decisions they keep;
+    ``rekeyed`` pairs a retired and a new institution that share a name (an id changed in the file)."""
     path = Path(path) if path else default_mandates_path()
     items = read_mandates(path, data)
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "restored": 0}
     with engine.db.session() as s:
         for item in items:
             if country:
                 item["country"] = country
             counts[_upsert(s, item, actor)] += 1
-    return {"file": path.name, "institutions": len(items), **counts}
+        retired = _retire_missing(s, items, actor)
+    rekeyed = _rekeyed(retired, items)
+    for x in retired:
+        del x["names"]
+    return {"file": path.name, "institutions": len(items), **counts, "retired": retired, "rekeyed": rekeyed}
 
 
 def add_institution(engine: Engine, item: dict, *, actor: str) -> dict:
@@ -161,11 +241,14 @@ def add_institution(engine: Engine, item: dict, *, actor: str) -> dict:
     return {**inst, "status": status}
 
 
-def list_institutions(engine: Engine, *, country: str | None = None) -> list[dict]:
+def list_institutions(engine: Engine, *, country: str | None = None, retired: bool | None = None) -> list[dict]:
+    """Institutions by id; ``retired`` True / False keeps only the retired / the active ones."""
     with engine.db.session() as s:
         stmt = select(Institution).order_by(Institution.id)
         if country:
             stmt = stmt.where((Institution.country.is_(None)) | (func.lower(Institution.country) == country.lower()))
+        if retired is not None:
+            stmt = stmt.where(Institution.retired_at.is_not(None) if retired else Institution.retired_at.is_(None))
         return [_inst_dict(x) for x in s.scalars(stmt)]
 
 
@@ -175,7 +258,8 @@ def _resolve(s, ref: str | int, country: str | None = None) -> Institution:
     hits = [x for x in rows if (x.mandate or {}).get("key") == ref] or \
         ([x for x in rows if str(x.id) == ref] if ref.isdigit() else []) or \
         [x for x in rows if x.name.lower() == ref.lower()]
-    if len(hits) > 1:  # the same key for several countries: prefer the record's country, else the generic one
+    if len(hits) > 1:  # an active one, then the record's country, else the generic one
+        hits = [x for x in hits if x.retired_at is None] or hits
         hits = [x for x in hits if x.country == country] or [x for x in hits if x.country is None] or hits
     if not hits:
         raise NotFound(f"no institution {ref!r} (use its id, key or name; `nrtd institutions list`)",
@@ -203,18 +287,27 @@ def _human_assignment(s, rec_id: int, institution: str | int, reviewer: str):
 
 
 def assign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *, comment: str | None = None) -> dict:
-    """A person makes an institution responsible for a recommendation (idempotent, audited)."""
+    """A person makes an institution responsible for a recommendation (idempotent, audited). Assigning
+    again after a later rejection (a review) makes the assignment the latest decision ('reassigned')."""
     with engine.db.session() as s:
         inst, a = _human_assignment(s, rec_id, institution, reviewer)
+        if inst.retired_at is not None:
+            raise InputError(f"{inst.name} ({(inst.mandate or {}).get('key')}) is retired: the mandate file no "
+                             "longer lists it; load a file that does to assign it again", field="institution")
+        status = "created"
         if a is not None:
-            return {**_assign_dict(a, inst), "status": "unchanged"}
-        a = Assignment(rec_id=rec_id, institution_id=inst.id, by="human")
-        s.add(a)
+            latest = _decisions(s, [rec_id]).get(rec_id, {}).get((inst.mandate or {}).get("key"))
+            if latest is None or latest["decision"] != "rejected":
+                return {**_assign_dict(a, inst), "status": "unchanged"}
+            a.at, status = utcnow(), "reassigned"
+        else:
+            a = Assignment(rec_id=rec_id, institution_id=inst.id, by="human")
+            s.add(a)
         s.flush()
         out = _assign_dict(a, inst)
         s.add(AuditEvent(who=reviewer, action="institution.assign", entity="recommendation", entity_id=str(rec_id),
                          before=None, after={**out, "comment": comment}))
-        return {**out, "status": "created"}
+        return {**out, "status": status}
 
 
 def unassign(engine: Engine, rec_id: int, institution: str | int, reviewer: str, *,
@@ -222,7 +315,10 @@ def unassign(engine: Engine, rec_id: int, institution: str | int, reviewer: str,
     with engine.db.session() as s:
         inst, a = _human_assignment(s, rec_id, institution, reviewer)
         if a is None:
-            raise NotFound(f"{inst.name} is not assigned to recommendation {rec_id}", field="institution")
+            latest = _decisions(s, [rec_id]).get(rec_id, {}).get((inst.mandate or {}).get("key"))
+            hint = (f"; review {latest['review_id']} {latest['decision']} it: revert or reject that review "
+                    "(nrtd review)") if latest and latest["via"] == "review" and latest["decision"] in POSITIVE else ""
+            raise NotFound(f"{inst.name} is not assigned to recommendation {rec_id}{hint}", field="institution")
         before = _assign_dict(a, inst)
         s.delete(a)
         s.add(AuditEvent(who=reviewer, action="institution.unassign", entity="recommendation", entity_id=str(rec_id),
@@ -258,31 +354,60 @@ def _vectors(engine: Engine, texts: list[str], langs: list[str]) -> np.ndarray:
     return engine.index.centering.transform(V, langs)
 
 
+POSITIVE = ("assigned", "accepted", "added")
+
+
+def _chunks(rec_ids: list[int] | None):
+    if rec_ids is None:
+        yield None
+        return
+    for i in range(0, len(rec_ids), 900):
+        yield rec_ids[i : i + 900]
+
+
+def _decision_events(s, rec_ids: list[int] | None):
+    """(at, order, rec_id, key, decision dict) for every human decision on institutions still in force:
+    assignments, unassignments (audit events) and reviews not reverted."""
+    insts = {x.id: x for x in s.scalars(select(Institution))}
+    for chunk in _chunks(rec_ids):
+        q = select(Assignment).where(Assignment.by == "human")
+        for a in s.scalars(q if chunk is None else q.where(Assignment.rec_id.in_(chunk))):
+            inst = insts.get(a.institution_id)
+            if inst is not None:
+                yield a.at, 0, a.rec_id, (inst.mandate or {}).get("key"), {
+                    "decision": "assigned", "via": "assignment", "at": a.at, "assignment": _assign_dict(a, inst)}
+        q = select(AuditEvent).where(AuditEvent.action == "institution.unassign", AuditEvent.entity == "recommendation")
+        for e in s.scalars(q if chunk is None else q.where(AuditEvent.entity_id.in_([str(r) for r in chunk]))):
+            key = (e.before or {}).get("institution")
+            if key and str(e.entity_id).isdigit():
+                yield e.at, 1, int(e.entity_id), key, {"decision": "unassigned", "via": "assignment", "at": e.at,
+                                                       "reviewer": e.who}
+        q = select(Review).where(Review.task == TASK, Review.reverted_at.is_(None))
+        for r in s.scalars(q if chunk is None else q.where(Review.rec_id.in_(chunk))):
+            yield r.at, 2, r.rec_id, r.value, {"decision": r.decision, "via": "review", "at": r.at,
+                                               "review_id": r.id, "reviewer": r.reviewer}
+
+
+def _decisions(s, rec_ids: list[int] | None = None) -> dict[int, dict[str, dict]]:
+    """rec_id -> institution key -> the latest human decision on it, by time: 'assigned' (an Assignment),
+    'unassigned', or a review's 'accepted' / 'added' / 'rejected'. A reverted review does not count."""
+    events = sorted(_decision_events(s, rec_ids), key=lambda e: (e[0], e[1], e[4].get("review_id") or 0))
+    out: dict[int, dict[str, dict]] = {}
+    for _, _, rid, key, d in events:
+        out.setdefault(rid, {})[key] = d
+    return out
+
+
 def _confirmed(s) -> dict[int, set[str]]:
-    """rec_id -> institution keys a person confirmed (assignments, and accepted/added reviews)."""
-    keys = {x.id: (x.mandate or {}).get("key") for x in s.scalars(select(Institution))}
-    out: dict[int, set[str]] = {}
-    for rid, iid in s.execute(select(Assignment.rec_id, Assignment.institution_id).where(Assignment.by == "human")):
-        if keys.get(iid):
-            out.setdefault(rid, set()).add(keys[iid])
-    for rid, value, decision in s.execute(
-            select(Review.rec_id, Review.value, Review.decision).where(
-                Review.task == TASK, Review.reverted_at.is_(None)).order_by(Review.id)):
-        if decision in ("accepted", "added"):
-            out.setdefault(rid, set()).add(value)
-        elif decision == "rejected" and value in out.get(rid, set()):
-            out[rid].discard(value)
+    """rec_id -> institution keys whose latest human decision confirms them (assigned, accepted, added)."""
+    out = {rid: {k for k, d in per.items() if d["decision"] in POSITIVE} for rid, per in _decisions(s).items()}
     return {k: v for k, v in out.items() if v}
 
 
-def _rejected(s, rec_ids: list[int]) -> dict[int, set[str]]:
-    out: dict[int, set[str]] = {}
-    for i in range(0, len(rec_ids), 900):
-        for rid, value in s.execute(select(Review.rec_id, Review.value).where(
-                Review.task == TASK, Review.decision == "rejected", Review.reverted_at.is_(None),
-                Review.rec_id.in_(rec_ids[i : i + 900]))):
-            out.setdefault(rid, set()).add(value)
-    return out
+def _decided(s, rec_ids: list[int]) -> dict[int, set[str]]:
+    """rec_id -> keys not to suggest again: the latest decision confirms or rejects them."""
+    return {rid: {k for k, d in per.items() if d["decision"] != "unassigned"}
+            for rid, per in _decisions(s, rec_ids).items()}
 
 
 def _theme_names() -> dict:
@@ -295,9 +420,10 @@ def _theme_names() -> dict:
 
 def build_suggester(engine: Engine, **params) -> tuple[InstitutionSuggester, list[dict], str]:
     """Fit on the store's institutions and confirmed assignments. Returns (suggester, institutions, agent)."""
-    insts = list_institutions(engine)
+    insts = list_institutions(engine, retired=False)
     if not insts:
-        raise NotFound("no institutions loaded: run `nrtd institutions load` first", field="institutions")
+        raise NotFound("no institutions loaded (or all retired): run `nrtd institutions load` first",
+                       field="institutions")
     keys_seen: dict[str, dict] = {}
     for x in insts:  # one mandate per key: a country's own row wins over the generic one
         if x["key"] not in keys_seen or x["country"]:
@@ -363,12 +489,11 @@ def suggest_institutions(engine: Engine, rec_ids: list[int] | None = None, *, li
             info.update({rid: (text, country) for rid, text, country in s.execute(
                 select(Recommendation.id, Recommendation.text, Recommendation.country).where(
                     Recommendation.id.in_(ids[i : i + 900].tolist())))})
-        conf = _confirmed(s)
-        rej = _rejected(s, ids.tolist())
+        decided = _decided(s, ids.tolist())
     id_list = ids.tolist()
     texts = [info[rid][0] for rid in id_list]
     foreign = {k for k, c in by_key_country if c}  # country-specific keys: only for that country's records
-    exclude = [conf.get(rid, set()) | rej.get(rid, set())
+    exclude = [decided.get(rid, set())
                | {k for k in foreign if (k, info[rid][1]) not in by_key_country and (k, None) not in by_key_country}
                for rid in id_list]
     results = sug.suggest(X, texts, exclude) if id_list else []
@@ -378,11 +503,12 @@ def suggest_institutions(engine: Engine, rec_ids: list[int] | None = None, *, li
         run = ModelRun(task=TASK, agent=agent, params={**meta, "actor": actor}, started_at=t0)
         s.add(run)
         s.flush()
+        _drop_undecided(s, set(), id_list)  # a new run replaces what earlier runs suggested and nobody decided
         rows = []
         for rid, res in zip(id_list, results):
             counts["abstained"] += res["abstain"]
             rows += [{"rec_id": rid, "task": TASK, "value": c["institution"], "score": c["score"], "agent": agent,
-                      "run_id": run.id} for c in res["candidates"]]
+                      "run_id": run.id, "asserted": c["above_threshold"]} for c in res["candidates"]]
         for i in range(0, len(rows), 5000):
             s.execute(insert(Suggestion), rows[i : i + 5000])
         counts["suggestions"] = len(rows)
@@ -400,7 +526,7 @@ def suggest_on_import(engine: Engine, rec_ids: list[int], actor: str) -> dict | 
     from ..errors import NrtdError
 
     with engine.db.session() as s:
-        if not s.scalar(select(func.count()).select_from(Institution)):
+        if not s.scalar(select(func.count()).select_from(Institution).where(Institution.retired_at.is_(None))):
             return None
     try:
         res = suggest_institutions(engine, rec_ids, actor=actor)
@@ -409,29 +535,105 @@ def suggest_on_import(engine: Engine, rec_ids: list[int], actor: str) -> dict | 
     return {k: res[k] for k in ("agent", "records", "suggestions", "abstained", "score_kind")}
 
 
+def _names(s, rec_countries: dict[int, str | None]):
+    """(institutions by id, a function (key, rec_id) -> the institution a record means by that key: the
+    record's country's, else the generic one, an active one before a retired one)."""
+    insts = {x.id: x for x in s.scalars(select(Institution).order_by(Institution.id))}
+    by_key: dict[str, list[Institution]] = {}
+    for x in insts.values():
+        by_key.setdefault((x.mandate or {}).get("key"), []).append(x)
+
+    def pick(key: str, rec_id: int) -> Institution | None:
+        rows = by_key.get(key) or []
+        rows = [x for x in rows if x.retired_at is None] or rows
+        return next((x for x in rows if x.country == rec_countries.get(rec_id)), None) or \
+            next((x for x in rows if x.country is None), None) or (rows[0] if rows else None)
+
+    return insts, pick
+
+
+def _latest_run_suggestions(s, rec_ids: list[int]) -> dict[int, list[Suggestion]]:
+    """Per record, the institution suggestions of its latest run (best score first)."""
+    out: dict[int, list[Suggestion]] = {}
+    for chunk in _chunks(rec_ids):
+        for x in s.scalars(select(Suggestion).where(Suggestion.rec_id.in_(chunk), Suggestion.task == TASK)
+                           .order_by(Suggestion.run_id.desc(), Suggestion.score.desc())):
+            rows = out.setdefault(x.rec_id, [])
+            if not rows or rows[0].run_id == x.run_id:
+                rows.append(x)
+    return out
+
+
+def _open_suggestions(rows: list[Suggestion], decided: dict[str, dict], active: set[str]) -> list[Suggestion]:
+    """Suggestions still open: not decided (confirmed or rejected) by a person, institution not retired."""
+    return [x for x in rows if x.value in active
+            and (x.value not in decided or decided[x.value]["decision"] == "unassigned")]
+
+
+def _decided_entry(rec_id: int, key: str, d: dict, inst: Institution | None) -> dict:
+    if d["via"] == "assignment":
+        return {**d["assignment"], "decision": "assigned", "via": "assignment",
+                "retired": inst is not None and inst.retired_at is not None}
+    return {"rec_id": rec_id, "institution": key, "institution_id": inst.id if inst else None,
+            "name": inst.name if inst else None, "by": "human", "agent": None, "score": None,
+            "at": d["at"].isoformat(), "decision": d["decision"], "via": "review", "review_id": d["review_id"],
+            "reviewer": d["reviewer"], "retired": inst is not None and inst.retired_at is not None}
+
+
 def institutions_for(engine: Engine, rec_id: int) -> dict:
-    """A record's assignments (people's decisions) and the latest run's suggestions, less those a
-    person has already assigned."""
+    """A record's responsible institutions as people decided them (``assignments``: assignments and
+    accepted or added reviews whose decision is the latest on that institution; ``rejected``: keys whose
+    latest decision is a rejection) and the latest run's suggestions nobody decided, retired ones left out."""
     with engine.db.session() as s:
         rec = s.get(Recommendation, rec_id)
         if rec is None:
             raise NotFound(f"recommendation {rec_id} does not exist", field="rec_id")
-        insts = {x.id: x for x in s.scalars(select(Institution))}
-        by_key = {(x.mandate or {}).get("key"): x for x in insts.values()}
-        assigned = [_assign_dict(a, insts[a.institution_id]) for a in s.scalars(
-            select(Assignment).where(Assignment.rec_id == rec_id).order_by(Assignment.id))]
-        rows = list(s.scalars(select(Suggestion).where(Suggestion.rec_id == rec_id, Suggestion.task == TASK)
-                              .order_by(Suggestion.run_id.desc(), Suggestion.score.desc())))
+        insts, pick = _names(s, {rec_id: rec.country})
+        decided = _decisions(s, [rec_id]).get(rec_id, {})
+        assigned = sorted((_decided_entry(rec_id, k, d, insts.get(d["assignment"]["institution_id"])
+                           if d["via"] == "assignment" else pick(k, rec_id))
+                           for k, d in decided.items() if d["decision"] in POSITIVE), key=lambda x: x["at"])
+        rejected = sorted(k for k, d in decided.items() if d["decision"] == "rejected")
+        rows = _latest_run_suggestions(s, [rec_id]).get(rec_id, [])
         latest = rows[0].run_id if rows else None
         run = s.get(ModelRun, latest) if latest else None
         threshold = (run.params or {}).get("threshold", 0.5) if run else None
         kind = (run.params or {}).get("score_kind", "relevance") if run else None
-        sugg = [{"institution": x.value, "name": by_key[x.value].name if x.value in by_key else None,
+        taken = {(x["name"] or "").casefold() for x in assigned}  # a new id of a decided one: same name
+        sugg = [{"institution": x.value, "name": pick(x.value, rec_id).name,
                  "score": x.score, "above_threshold": x.score is not None and x.score >= threshold,
                  "agent": x.agent, "stale": x.stale, "created_at": x.created_at.isoformat()}
-                for x in rows if x.run_id == latest and x.value not in {a["institution"] for a in assigned}]
-    return {"rec_id": rec_id, "assignments": assigned, "suggestions": sugg, "score_kind": kind,
+                for x in _open_suggestions(rows, decided, _active_keys(s))
+                if pick(x.value, rec_id).name.casefold() not in taken]
+    return {"rec_id": rec_id, "assignments": assigned, "rejected": rejected, "suggestions": sugg, "score_kind": kind,
             "score_meaning": None if kind is None else (
                 "probability, calibrated by cross-validation on confirmed assignments" if kind == "probability"
                 else "relevance in [0, 1] from mandate similarity and keywords; not a probability"),
             "threshold": threshold, "abstain": bool(sugg) and not any(x["above_threshold"] for x in sugg)}
+
+
+def export_values(s, rec_ids: list[int]) -> dict[int, list[dict]]:
+    """Per record, the export's institutions: each once, by its display name, as people decided them
+    ('accepted' for an assignment, or the review's 'accepted' / 'added') and then the latest run's open
+    suggestions the model asserted (at or above its threshold; 'suggested'); what a person rejected is left out."""
+    countries: dict[int, str | None] = {}
+    for chunk in _chunks(rec_ids):
+        countries.update(s.execute(select(Recommendation.id, Recommendation.country)
+                                   .where(Recommendation.id.in_(chunk))).all())
+    insts, pick = _names(s, countries)
+    decisions, sugg, active = _decisions(s, rec_ids), _latest_run_suggestions(s, rec_ids), _active_keys(s)
+    out: dict[int, list[dict]] = {}
+    for rid in rec_ids:
+        decided = decisions.get(rid, {})
+        vals = [(insts.get(d["assignment"]["institution_id"]) if d["via"] == "assignment" else pick(k, rid),
+                 "accepted" if d["via"] == "assignment" else d["decision"])
+                for k, d in sorted(decided.items(), key=lambda kv: kv[1]["at"]) if d["decision"] in POSITIVE]
+        vals += [(pick(x.value, rid), "suggested") for x in _open_suggestions(sugg.get(rid, []), decided, active)
+                 if (x.asserted if x.asserted is not None else (x.score or 0) >= 0.5)]
+        seen: set[str] = set()
+        for inst, status in vals:
+            name = inst.name if inst is not None else None
+            if name and name.casefold() not in seen:
+                seen.add(name.casefold())
+                out.setdefault(rid, []).append({"value": name, "status": status})
+    return out

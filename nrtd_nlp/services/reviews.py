@@ -156,9 +156,10 @@ def _check_value(engine, conn, task: str, value: str) -> str:
     if task == "institution":
         from ..store.models import Institution
 
-        keys = {(m or {}).get("key") for m in conn.execute(select(Institution.mandate)).scalars()}
+        active = select(Institution.mandate).where(Institution.retired_at.is_(None))  # retired: not assignable
+        keys = {(m or {}).get("key") for m in conn.execute(active).scalars()}
         if value not in keys:
-            raise InputError(f"no institution {value!r}; add it first (nrtd institutions load, POST "
+            raise InputError(f"no active institution {value!r}; add it first (nrtd institutions load, POST "
                              "/v1/institutions)", field="value")
         return value
     from ..classify.labels import load_labels

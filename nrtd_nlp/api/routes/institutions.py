@@ -30,9 +30,12 @@ class AssignmentIn(BaseModel):
 
 
 @router.get("/institutions")
-def get_institutions(engine=Depends(get_engine), country: Optional[str] = None) -> dict:
-    """Institutions with their mandate (names, themes, keywords)."""
-    data = list_institutions(engine, country=country)
+def get_institutions(engine=Depends(get_engine), country: Optional[str] = None,
+                     retired: Optional[bool] = None) -> dict:
+    """Institutions with their mandate (names, themes, keywords) and whether they are retired (no longer in
+    the mandate file: not suggested or assignable; their past decisions stay). ``retired=false``: the
+    assignable ones only."""
+    data = list_institutions(engine, country=country, retired=retired)
     return {"data": data, "count": len(data)}
 
 
@@ -44,7 +47,9 @@ def post_institution(body: InstitutionIn, engine=Depends(get_engine), principal=
 
 @rec_router.get("/recommendations/{rec_id}/institutions")
 def get_rec_institutions(rec_id: DbId, engine=Depends(get_engine)) -> dict:
-    """People's assignments and the latest suggestions, with what the score means and whether the model abstains."""
+    """People's decisions (assignments, accepted or added reviews; the latest decision per institution wins),
+    the institutions they rejected, and the latest run's undecided suggestions, with what the score means and
+    whether the model abstains."""
     return institutions_for(engine, rec_id)
 
 
