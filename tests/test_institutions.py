@@ -12,8 +12,9 @@ from nrtd_nlp.classify.institutions import InstitutionSuggester, Mandate, keywor
 from nrtd_nlp.errors import InputError, NotFound
 from nrtd_nlp.ingest.records import RawRecord
 from nrtd_nlp.services.imports import import_records
-from nrtd_nlp.services.institutions import (assign, default_mandates_path, institutions_for, list_institutions,
-                                            load_institutions, read_mandates, suggest_institutions, unassign)
+from nrtd_nlp.services.institution_views import institutions_for
+from nrtd_nlp.services.institutions import (assign, default_mandates_path, list_institutions, load_institutions,
+                                            read_mandates, suggest_institutions, unassign)
 from nrtd_nlp.store.models import AuditEvent, Assignment, Institution, Suggestion
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"

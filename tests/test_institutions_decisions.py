@@ -15,8 +15,9 @@ from nrtd_nlp.errors import InputError, NotFound
 from nrtd_nlp.ingest.records import RawRecord
 from nrtd_nlp.services.export import export_matrix
 from nrtd_nlp.services.imports import import_records
-from nrtd_nlp.services.institutions import (_confirmed, assign, default_mandates_path, institutions_for,
-                                            list_institutions, load_institutions, suggest_institutions, unassign)
+from nrtd_nlp.services.institution_views import institutions_for
+from nrtd_nlp.services.institutions import (_confirmed, assign, default_mandates_path, list_institutions,
+                                            load_institutions, suggest_institutions, unassign)
 from nrtd_nlp.services.reviews import decide, revert
 from nrtd_nlp.store.models import Assignment, Recommendation, Suggestion
 

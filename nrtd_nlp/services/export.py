@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ..errors import InputError
 from ..store.models import Cluster, ClusterMember, Link, Recommendation, Review
-from .institutions import export_values as institution_values
+from .institution_views import export_values as institution_values
 from .reviews import effective_values, slot_states
 from .search import Filters
 from .tags import SINGLE_LABEL

@@ -6,7 +6,8 @@ from typing import Optional
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from ...services.institutions import add_institution, assign, institutions_for, list_institutions, unassign
+from ...services.institution_views import institutions_for
+from ...services.institutions import add_institution, assign, list_institutions, unassign
 from ..deps import get_engine, get_principal
 from ..schemas import DbId
 
