@@ -123,12 +123,32 @@ def test_pinned_cluster_unchanged_after_adding_records(clustered, tmp_path):
     p.write_text("id,text\n" + "".join(f'{i},"{t}"\n' for i, t in EXTRA))
     res = import_file(clustered, p, source="extra")
     assert res.clusters is not None and res.clusters["considered"] == len(EXTRA)
-    after_import = _memberships(clustered)
-    assert after_import[first["id"]] == before  # incremental attachment skips pinned clusters
+    c = get_cluster(clustered, first["id"])  # attachment may suggest new members; the people's stay as they were
+    assert {m["id"] for m in c["members"] if m["by"] == "human"} == before
+    assert all(m["by"] == "model" for m in c["members"] if m["id"] not in before)
     job = recluster(clustered, SMALL)
     assert job["result"]["pinned_untouched"] == 1
     c = get_cluster(clustered, first["id"])
-    assert {m["id"] for m in c["members"]} == before and c["label"] == first["label"] and c["pinned"]
+    assert {m["id"] for m in c["members"] if m["by"] == "human"} == before
+    assert c["label"] == first["label"] and c["pinned"]
+
+
+def test_a_confirmed_theme_takes_new_records_as_suggestions(clustered, tmp_path):
+    """Confirming a theme must not freeze it against every later recommendation on it (audit point 14)."""
+    from nrtd_nlp.services.clusters import confirm_cluster, get_cluster, list_clusters
+    from nrtd_nlp.services.imports import import_file
+
+    first = list_clusters(clustered)[0][0]
+    confirmed = confirm_cluster(clustered, first["id"], "ana")
+    humans = {m["id"] for m in confirmed["members"]}
+    sample = confirmed["members"][0]["text"]
+    p = tmp_path / "again.csv"
+    p.write_text(f'id,text\nagain,"{sample.replace(chr(34), chr(39))} (second cycle)"\n')
+    res = import_file(clustered, p, source="again")
+    assert res.clusters["attached"] == 1 and res.clusters["to_confirmed_themes"] == 1
+    c = get_cluster(clustered, first["id"])
+    new = [m for m in c["members"] if m["id"] not in humans]
+    assert len(new) == 1 and new[0]["by"] == "model" and {m["id"] for m in c["members"]} >= humans
 
 
 def test_new_records_attach_incrementally(clustered, tmp_path):

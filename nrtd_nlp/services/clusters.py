@@ -2,8 +2,8 @@
 
 People's decisions win: confirming, renaming, merging, splitting or moving a member pins the
 cluster(s) concerned and writes their members as ``by="human"``; a re-clustering run never moves
-a pinned cluster's members nor changes its name, and new records are only attached (between full
-runs) to clusters nobody has pinned. Every curation takes the write lock on its clusters before it reads
+a pinned cluster's members nor changes its name. Between full runs new records are attached to the nearest
+cluster; a pinned one takes them as suggested members (``by="model"``), its human members unchanged. Every curation takes the write lock on its clusters before it reads
 what it checks (``store.locks.lock_clusters``), so of two concurrent decisions the second sees the first's
 result (and gets a Conflict where that result makes it impossible).
 """
@@ -345,9 +345,33 @@ def _active_cluster_ids(s, rec_ids: list[int]) -> list[str]:
                           .where(ClusterMember.rec_id.in_(rec_ids), Cluster.status == "active").distinct()))
 
 
+def _pinned_centroids(engine: Engine, pinned: dict[str, list[int]], proj) -> dict[str, np.ndarray]:
+    """The pinned clusters' centroids in the last run's reduced space, from their members' vectors (a pinned
+    cluster keeps the centroid of the run that made it, in that run's space)."""
+    from ..cluster.run import centred_vectors, project
+
+    every = sorted({r for members in pinned.values() for r in members})
+    if not every:
+        return {}
+    ids, X, _ = centred_vectors(engine, every)
+    if not len(ids):
+        return {}
+    Z = project(X, proj)
+    row = {int(r): i for i, r in enumerate(ids)}
+    out = {}
+    for cid, members in pinned.items():
+        rows = [row[r] for r in members if r in row]
+        if rows:
+            m = Z[rows].mean(0)
+            out[cid] = (m / (np.linalg.norm(m) or 1.0)).astype(np.float32)
+    return out
+
+
 def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:
-    """Attach new records to the nearest unpinned cluster (centroid cosine in the last run's reduced
-    space, over the run's threshold), instead of reshuffling everything between full runs."""
+    """Attach new records to the nearest cluster (centroid cosine in the last run's reduced space, over the
+    run's threshold), instead of reshuffling everything between full runs. A theme a person confirmed takes
+    new records too, as suggested members (``by="model"``): confirming a theme must not freeze it against every
+    later recommendation on it; its human members never change."""
     from ..cluster.run import centred_vectors, latest_run, load_projection, project, reducer_path
 
     with engine.db.session() as s:
@@ -356,21 +380,29 @@ def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:
             return {"attached": 0, "skipped": "no clustering run yet"}
         clusters = s.execute(select(Cluster.id, Cluster.centroid).where(
             Cluster.status == "active", Cluster.pinned.is_(False), Cluster.centroid.is_not(None))).all()
+        pinned: dict[str, list[int]] = {}
+        for cid, rid in s.execute(select(ClusterMember.cluster_id, ClusterMember.rec_id)
+                                  .join(Cluster, Cluster.id == ClusterMember.cluster_id)
+                                  .where(Cluster.status == "active", Cluster.pinned.is_(True),
+                                         ClusterMember.by == "human")):
+            pinned.setdefault(cid, []).append(rid)
         placed = set(s.scalars(select(ClusterMember.rec_id).join(Cluster, Cluster.id == ClusterMember.cluster_id)
                                .where(Cluster.status == "active", ClusterMember.rec_id.in_(rec_ids))))
     proj = load_projection(reducer_path(engine, run.id))
     todo = sorted(set(rec_ids) - placed)
-    if proj is None or not clusters or not todo:
+    if proj is None or not (clusters or pinned) or not todo:
         return {"attached": 0, "considered": len(todo),
                 **({"skipped": "the last run's reduction file is missing"} if proj is None else {})}
     ids, X, _ = centred_vectors(engine, todo)
     if not len(ids):
         return {"attached": 0, "considered": len(todo)}
     Z = project(X, proj)
-    cids = [cid for cid, blob in clusters if len(blob) == 4 * Z.shape[1]]
+    cents = {cid: np.frombuffer(blob, np.float32) for cid, blob in clusters if len(blob) == 4 * Z.shape[1]}
+    cents.update(_pinned_centroids(engine, pinned, proj))
+    cids = list(cents)
     if not cids:
         return {"attached": 0, "considered": len(todo)}
-    C = np.stack([np.frombuffer(blob, np.float32) for cid, blob in clusters if len(blob) == 4 * Z.shape[1]])
+    C = np.stack([cents[c] for c in cids])
     S = Z @ C.T
     best = S.argmax(1)
     score = S[np.arange(len(S)), best]
@@ -382,7 +414,8 @@ def attach_new(engine: Engine, rec_ids: list[int], who: str = "import") -> dict:
             s.execute(insert(ClusterMember), rows)
         s.add(AuditEvent(who=who, action="cluster_attach", entity="clusters", entity_id=str(run.id),
                          after={"attached": len(rows), "considered": len(todo), "threshold": thr}))
-    return {"attached": len(rows), "considered": len(todo), "threshold": thr}
+    return {"attached": len(rows), "considered": len(todo), "threshold": thr,
+            "to_confirmed_themes": sum(1 for r in rows if r["cluster_id"] in pinned)}
 
 
 def recluster(engine: Engine, params: dict | None = None, who: str = "cli", on_progress=None) -> dict:
