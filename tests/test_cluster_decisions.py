@@ -243,3 +243,19 @@ def test_a_run_that_finds_nothing_keeps_the_current_clusters(clustered):
     assert e.value.field == "min_cluster_size" and f"the current {len(before)} clusters are kept" in str(e.value)
     with engine.db.session() as s:
         assert sorted(s.scalars(select(Cluster.id).where(Cluster.status == "active"))) == before
+
+
+def test_a_confirmation_of_a_cluster_that_changed_since_it_was_seen_is_refused(clustered):
+    """A confirm that waited for a re-clustering run (or another person's move) must not accept members the
+    person never saw."""
+    from nrtd_nlp.services.clusters import confirm_cluster, get_cluster, list_clusters, move_members
+
+    (a, b) = [c["id"] for c in list_clusters(clustered)[0][:2]]
+    seen = get_cluster(clustered, a)["members_digest"]
+    other = get_cluster(clustered, b)["members"][0]["id"]
+    move_members(clustered, [other], a, "bob")  # bob changes it meanwhile
+    with pytest.raises(Conflict) as e:
+        confirm_cluster(clustered, a, "ana", expected_digest=seen)
+    assert e.value.field == "expected_digest" and "changed since you saw it" in str(e.value)
+    now = get_cluster(clustered, a)["members_digest"]
+    assert confirm_cluster(clustered, a, "ana", expected_digest=now)["pinned"]

@@ -82,7 +82,16 @@ def get_cluster(engine: Engine, cluster_id: str, *, member_limit: int = 100, mem
                          .order_by(ClusterMember.score.desc().nulls_last(), Recommendation.id)
                          .limit(member_limit).offset(member_offset)).all()
         out["members"] = [{**_brief(r), "score": score, "by": by} for r, score, by in rows]
+        out["members_digest"] = members_digest(_members(s, c.id))
         return out
+
+
+def members_digest(rec_ids) -> str:
+    """A short fingerprint of a cluster's member set: a client sends back the one it saw, and a confirmation
+    of a cluster that changed since (a re-clustering run, another person) is refused (409)."""
+    import hashlib
+
+    return hashlib.sha1(",".join(map(str, sorted(int(r) for r in rec_ids))).encode()).hexdigest()[:16]
 
 
 def cluster_of(engine: Engine, rec_id: int) -> list[dict]:
@@ -131,11 +140,15 @@ def _audit(s, who: str, action: str, cluster_id: str, before: dict | None, after
     s.add(AuditEvent(who=who, action=action, entity="cluster", entity_id=cluster_id, before=before, after=after))
 
 
-def confirm_cluster(engine: Engine, cluster_id: str, who: str) -> dict:
-    """A person accepts the cluster as it is: pinned, members marked as human-confirmed."""
+def confirm_cluster(engine: Engine, cluster_id: str, who: str, *, expected_digest: str | None = None) -> dict:
+    """A person accepts the cluster as it is: pinned, members marked as human-confirmed. ``expected_digest``
+    (``members_digest`` of the members the person saw): 409 when the members changed since."""
     who = _who(who)
     with engine.db.session() as s:
         (c,) = _locked(s, [cluster_id])
+        if expected_digest is not None and members_digest(_members(s, c.id)) != expected_digest:
+            raise Conflict(f"cluster {cluster_id} changed since you saw it ({len(_members(s, c.id))} members now): "
+                           "reload it and confirm again", field="expected_digest")
         before = {"pinned": c.pinned, "label": c.label}
         _pin(s, c)
         _audit(s, who, "cluster_confirm", c.id, before, {"pinned": True, "label": c.label,

@@ -57,10 +57,16 @@ def cluster(cluster_id: str, engine=Depends(get_engine), member_limit: int = Que
     return get_cluster(engine, cluster_id, member_limit=member_limit, member_offset=member_offset)
 
 
+class Confirm(BaseModel):
+    expected_digest: Optional[str] = Field(None, max_length=40, description="members_digest of the cluster as you "
+                                                                            "saw it: 409 if its members changed")
+
+
 @router.post("/clusters/{cluster_id}/confirm")
-def confirm(cluster_id: str, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
+def confirm(cluster_id: str, body: Optional[Confirm] = None, engine=Depends(get_engine),
+            principal=Depends(get_principal)) -> dict:
     """A person accepts the cluster as it is: pinned, members human-confirmed."""
-    return confirm_cluster(engine, cluster_id, principal.name)
+    return confirm_cluster(engine, cluster_id, principal.name, expected_digest=body.expected_digest if body else None)
 
 
 @router.post("/clusters/{cluster_id}/rename")

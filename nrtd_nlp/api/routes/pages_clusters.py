@@ -44,8 +44,11 @@ def cluster_detail(engine, cluster_id: str) -> dict:
                             .order_by(ClusterMember.score.desc(), Recommendation.id)).all()
         others = s.execute(select(Cluster.id, Cluster.label).where(Cluster.status == "active", Cluster.id != c.id)
                            .order_by(Cluster.id).limit(500)).all()
+        from ...services.clusters import members_digest
+
         return {"id": c.id, "label": c.label, "pinned": c.pinned, "status": c.status, "keywords": c.keywords,
                 "members": [{**rec_to_dict(r), "score": m.score, "by": m.by} for m, r in members],
+                "members_digest": members_digest(r.id for _, r in members),
                 "others": [{"id": i, "label": lab} for i, lab in others]}
 
 
@@ -53,13 +56,13 @@ ACTIONS = ("confirm", "rename", "merge", "split", "move")
 
 
 def curate(engine, action: str, cluster_id: str, who: str, *, label: Optional[str] = None,
-           other_id: Optional[str] = None, rec_ids: Optional[list[int]] = None):
+           other_id: Optional[str] = None, rec_ids: Optional[list[int]] = None, digest: Optional[str] = None):
     """Dispatch a curation action to the clusters service."""
     svc = _service()
     if svc is None:
         raise InputError("cluster curation needs nrtd_nlp.services.clusters, which is not installed", field="action")
     if action == "confirm":
-        return svc.confirm_cluster(engine, cluster_id, who)
+        return svc.confirm_cluster(engine, cluster_id, who, expected_digest=digest or None)
     if action == "rename":
         if not label or not label.strip():
             raise InputError("a new label is required", field="label")
@@ -96,10 +99,12 @@ def register(router, render, ctx, fail, done) -> None:
     @router.post("/clusters/{cluster_id}/curate")
     def cluster_curate(request: Request, cluster_id: str, action: str = Form(...),
                        label: Optional[str] = Form(None, max_length=300), other_id: Optional[str] = Form(None),
-                       rec_ids: list[DbId] = Form([]), engine=Depends(get_engine)):
+                       rec_ids: list[DbId] = Form([]), members_digest: Optional[str] = Form(None, max_length=40),
+                       engine=Depends(get_engine)):
         p = request.state.page["principal"]
         try:
-            res = curate(engine, action, cluster_id, p.name, label=label, other_id=other_id, rec_ids=rec_ids)
+            res = curate(engine, action, cluster_id, p.name, label=label, other_id=other_id, rec_ids=rec_ids,
+                         digest=members_digest)
         except NrtdError as e:
             return fail(request, e)
         return done(request, {"action": action, "result": res if isinstance(res, (dict, list)) else str(res)})
