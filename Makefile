@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # All state in one folder; the demo uses ./.nrtd unless NRTD_HOME is set.
 export NRTD_HOME ?= $(CURDIR)/.nrtd
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow test-pg bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,11 @@ test: setup
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
+
+# The fast suite on PostgreSQL (needs `pip install -e '.[pg]'`): each test gets a fresh database on this server
+PG_URL ?= postgresql+psycopg://postgres@localhost:5432/
+test-pg: setup
+	NRTD_TEST_PG='$(PG_URL)' $(BIN)/python -m pytest -q -m "not slow and not browser"
 
 bench: setup
 	$(BIN)/python benchmarks/embed.py

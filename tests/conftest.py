@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -45,16 +48,55 @@ def test_embedder():
     return get_embedder("minilm-test", threads=2)
 
 
+# NRTD_TEST_PG: a PostgreSQL server URL without a database (`make test-pg`); each test then gets a fresh database
+TEST_PG = os.environ.get("NRTD_TEST_PG")
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """An AUTOCOMMIT engine on the NRTD_TEST_PG server's ``postgres`` database (None when unset)."""
+    if not TEST_PG:
+        yield None
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(TEST_PG).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def _pg_database(admin) -> Iterator[str | None]:
+    """A fresh, empty PostgreSQL database's URL for one test, dropped afterwards (None without NRTD_TEST_PG)."""
+    if admin is None:
+        yield None
+        return
+    from sqlalchemy import text
+
+    name = f"nrtd_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:  # FORCE: a pool the test left open must not keep the database alive
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture()
-def settings(tmp_path, monkeypatch):
+def settings(tmp_path, monkeypatch, pg_admin):
     from nrtd_nlp.config import Settings, get_settings
 
     monkeypatch.setenv("NRTD_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    s = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", embedder="minilm-test",
-                 tag_on_import=False)  # tagging tests switch it on; building taggers is not free
-    yield s
-    get_settings.cache_clear()
+    with _pg_database(pg_admin) as url:
+        if url:  # CLI runs and get_settings() in the test read the same database
+            monkeypatch.setenv("NRTD_DATABASE_URL", url)
+        get_settings.cache_clear()
+        s = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", embedder="minilm-test",
+                     tag_on_import=False, database_url=url)  # tagging tests switch it on; building taggers is not free
+        yield s
+        get_settings.cache_clear()
 
 
 @pytest.fixture()

@@ -24,7 +24,10 @@ def cli_env(settings, monkeypatch):
     for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
                  "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)
+    if settings.database_url:  # NRTD_TEST_PG: the test's own PostgreSQL database
+        monkeypatch.setenv("NRTD_DATABASE_URL", settings.database_url)
+    else:
+        monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)
     monkeypatch.delenv("NRTD_DEBUG", raising=False)
     get_settings.cache_clear()
     yield settings
@@ -76,7 +79,8 @@ def test_home_that_is_a_file(cli_env, tmp_path, monkeypatch):
     assert line.startswith("nrtd: error[store]: ") and "is a file, not a folder" in line and str(f) in line
 
 
-def test_database_file_that_is_not_a_database_or_is_a_folder(cli_env):
+def test_database_file_that_is_not_a_database_or_is_a_folder(cli_env, monkeypatch):
+    monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)  # the default SQLite file's edges, on any backend
     home = cli_env.home
     home.mkdir(parents=True)
     (home / "nrtd.db").write_text("hello, not SQLite\n")
@@ -87,6 +91,7 @@ def test_database_file_that_is_not_a_database_or_is_a_folder(cli_env):
 
 
 def test_read_only_store(cli_env, monkeypatch):
+    monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)  # the SQLite file store's check, on any backend
     cli_env.home.mkdir(parents=True)
     real = os.access
     monkeypatch.setattr("nrtd_nlp.store.db.os.access",
@@ -133,7 +138,8 @@ def test_bad_environment_value_names_the_variable(cli_env, monkeypatch):
     assert line.startswith("nrtd: error[config]: NRTD_EMBED_BATCH_SIZE")
 
 
-def test_default_home_is_still_created(cli_env):
+def test_default_home_is_still_created(cli_env, monkeypatch):
+    monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)  # the default store: SQLite in NRTD_HOME
     assert not cli_env.home.exists()
     r = runner.invoke(app, ["stats", "--json"])
     assert r.exit_code == 0, r.output

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from nrtd_nlp.errors import Conflict, InputError, NotFound
 from nrtd_nlp.store.models import AuditEvent, Cluster, ClusterMember
-from tests.conftest import act_as
+from tests.conftest import TEST_PG, act_as
 
 SMALL = {"min_cluster_size": 3}  # the demo corpus has 44 records (49 with sub-items)
 
@@ -31,6 +31,8 @@ def demo_store(tmp_path_factory, test_embedder):
     from nrtd_nlp.services.context import Engine
     from nrtd_nlp.services.imports import import_file
 
+    if TEST_PG:
+        return None  # demo_engine imports into each test's own PostgreSQL database
     root = tmp_path_factory.mktemp("demo-store")
     e = Engine(Settings(home=root / "home", cache_dir=root / "cache", embedder="minilm-test", link_on_import=False,
                         tag_on_import=False),
@@ -41,14 +43,19 @@ def demo_store(tmp_path_factory, test_embedder):
 
 
 @pytest.fixture()
-def demo_engine(demo_store, settings, test_embedder):
+def demo_engine(demo_store, settings, test_embedder, demo_csv):
     import shutil
 
     from nrtd_nlp.services.context import Engine
+    from nrtd_nlp.services.imports import import_file
 
-    shutil.copytree(demo_store, settings.home, dirs_exist_ok=True)
     settings.link_on_import = False
-    e = Engine(settings, embedder=test_embedder)
+    if settings.database_url:  # NRTD_TEST_PG: a copied SQLite store is not the test's database; import again
+        e = Engine(settings, embedder=test_embedder)
+        import_file(e, demo_csv, source="demo")
+    else:
+        shutil.copytree(demo_store, settings.home, dirs_exist_ok=True)
+        e = Engine(settings, embedder=test_embedder)
     yield e
     e.close()
 
