@@ -434,7 +434,8 @@ def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up 
         return
     typer.echo(f"{total} links" + (f" (from {offset + 1})" if offset else ""))
     for r in rows:
-        typer.echo(f"[link {r['id']}] {r['score']:.2f} {r['kind']:10} #{r['a']['id']} [{r['a']['language']}] {_short(r['a']['text'], 50)}"
+        typer.echo(f"[link {r['id']}] {r['score']:.2f} {r['kind']:10} "
+                   f"#{r['a']['id']} [{r['a']['language']}] {_short(r['a']['text'], 50)}"
                    f"  <->  #{r['b']['id']} [{r['b']['language']}] {_short(r['b']['text'], 50)}\n"
                    f"      {r['explanation']}")
 

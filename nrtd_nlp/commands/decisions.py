@@ -9,15 +9,10 @@ from typing import Optional
 
 import typer
 
+from .groups import _check_reviewer
+
 review_app = typer.Typer(no_args_is_help=True, help="Accept, reject or add tags and institutions; the review queue "
                                                     "(most uncertain first); undo (audited).")
-
-
-def _check_reviewer(reviewer: str) -> None:
-    from ..errors import InputError
-
-    if not reviewer.strip():
-        raise InputError("a reviewer name is required", field="reviewer")
 
 
 def _check_page(limit: int, offset: int, most: int = 1000) -> None:
