@@ -102,3 +102,28 @@ def test_api_cli_and_page(group, cli_env):
         assert r.status_code == 200 and r.json()["updated"] == sorted([a, b, c])
     assert _status(engine, a, b, c, lone) == ["not_implemented"] * 3 + ["implemented"]
     assert [e.who for e in _events(engine)][-3:] == ["rita"] * 3
+
+
+def test_the_review_page_sets_a_recommendations_follow_up(group):
+    from nrtd_nlp.api.deps import get_engine
+    from nrtd_nlp.api.main import create_app
+    from nrtd_nlp.services.review_sessions import list_sessions, queue
+
+    engine, gid, (a, b, c), lone = group
+    key = next(x["key"] for x in list_sessions(engine) if any(it["id"] == a for it in queue(engine, x["key"])["data"]))
+    web = create_app(engine=engine)
+    web.dependency_overrides[get_engine] = lambda: engine
+    with TestClient(web, base_url="http://127.0.0.1") as cl:
+        csrf = login(cl, engine)
+        page = cl.get("/ui/review", params={"session": key})
+        assert page.status_code == 200 and "follow-up: open" in page.text and 'action="/ui/follow-up"' in page.text
+        j = {"Accept": "application/json"}
+        r = cl.post("/ui/follow-up", data={"rec_id": str(a), "status": "in_progress", "expected": "open",
+                                           "csrf": csrf}, headers=j)
+        assert r.status_code == 200 and r.json()["updated"] == [a]
+        stale = cl.post("/ui/follow-up", data={"rec_id": str(a), "status": "implemented", "expected": "open",
+                                               "csrf": csrf}, headers=j)
+        assert stale.status_code == 409 and stale.json()["detail"]["field"] == "expected"
+        assert "follow-up: in progress" in cl.get("/ui/review", params={"session": key}).text
+        assert cl.post("/ui/follow-up", data={"rec_id": str(a), "status": "open"}, headers=j).status_code == 403
+    assert _status(engine, a, b) == ["in_progress", "open"]

@@ -183,7 +183,10 @@ def review(request: Request, session: str = Query(..., max_length=300), limit: i
         q = queue(engine, session, limit=limit, offset=offset)
     except NrtdError as e:
         return _fail(request, e)
-    return render("review.html", request, q=q, tasks=rsvc.TASKS, offset=offset, limit=limit, **_ctx(request))
+    from ...services.follow_up import STATUSES
+
+    return render("review.html", request, q=q, tasks=rsvc.TASKS, offset=offset, limit=limit, statuses=STATUSES,
+                  **_ctx(request))
 
 
 def _db_int(v: str) -> int:
@@ -223,6 +226,21 @@ def decide(request: Request, decision: Optional[str] = Form(None), suggestion_id
     except NrtdError as e:
         return _fail(request, e)
     return _done(request, {"review": r}, 201)
+
+
+@router.post("/follow-up")
+def follow_up(request: Request, rec_id: DbId = Form(...), status: str = Form(..., max_length=40),
+              expected: Optional[str] = Form(None, max_length=40), note: Optional[str] = Form(None, max_length=2000),
+              engine=Depends(get_engine)):
+    """A recommendation's follow-up status, from the review page (``expected``: the status the page showed)."""
+    from ...services.follow_up import set_status
+
+    try:
+        res = set_status(engine, status, request.state.page["principal"].name, rec_ids=[rec_id],
+                         expected=expected or None, note=note or None)
+    except NrtdError as e:
+        return _fail(request, e)
+    return _done(request, res)
 
 
 @router.post("/revert")
