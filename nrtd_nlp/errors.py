@@ -64,3 +64,10 @@ class ModelUnavailable(NrtdError):
 
     code = "model_unavailable"
     http_status = 503
+
+
+def require_reviewer(name) -> str:
+    """Every human decision names who made it (audited): a blank name is refused, field ``reviewer``."""
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("a reviewer name is required", field="reviewer")
+    return name

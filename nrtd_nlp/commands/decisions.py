@@ -9,8 +9,6 @@ from typing import Optional
 
 import typer
 
-from .groups import _check_reviewer
-
 review_app = typer.Typer(no_args_is_help=True, help="Accept, reject or add tags and institutions; the review queue "
                                                     "(most uncertain first); undo (audited).")
 
@@ -74,7 +72,6 @@ def register(app: typer.Typer) -> None:
                 value: Optional[str], reviewer: str, replaces: Optional[int], comment: Optional[str], as_json: bool):
         from ..services.reviews import decide
 
-        _check_reviewer(reviewer)
         res = decide(_engine(), decision=decision, reviewer=reviewer, suggestion_id=suggestion_id, rec_id=rec_id,
                      task=task, value=value, expected_review_id=replaces, comment=comment)
         _print_json(res) if as_json else typer.echo(_decided(res))
@@ -117,7 +114,6 @@ def register(app: typer.Typer) -> None:
         """Undo decisions: each slot falls back to the decision before, else to the suggestion (kept, flagged)."""
         from ..services.reviews import revert as revert_one, revert_many
 
-        _check_reviewer(reviewer)
         engine = _engine()
         res = revert_one(engine, review_ids[0], reviewer) if len(review_ids) == 1 else \
             revert_many(engine, review_ids, reviewer)
@@ -139,7 +135,6 @@ def register(app: typer.Typer) -> None:
         decided slots are left alone. Undo with nrtd review revert and the ids it prints (--json)."""
         from ..services.reviews import bulk_decide
 
-        _check_reviewer(reviewer)
         res = bulk_decide(_engine(), decision=decision, reviewer=reviewer, min_score=min_score, max_score=max_score,
                           task=task, session=session, cluster_id=cluster)
         if as_json:
@@ -180,7 +175,6 @@ def register(app: typer.Typer) -> None:
         the export and GET /v1/recommendations?follow_up_status= show it)."""
         from ..services.follow_up import set_status
 
-        _check_reviewer(reviewer)
         res = set_status(_engine(), status, reviewer, rec_ids=list(rec) if rec else None, group_id=group,
                          expected=expected, note=note)
         if as_json:

@@ -15,13 +15,6 @@ def _status(g: dict) -> str:
     return "confirmed" if g["confirmed"] else "suggested"
 
 
-def _check_reviewer(reviewer: str) -> None:
-    from ..errors import InputError
-
-    if not reviewer.strip():
-        raise InputError("a reviewer name is required", field="reviewer")
-
-
 def register(app: typer.Typer) -> None:
     from ..cli import _engine, _print_json, _short, guarded
 
@@ -79,7 +72,6 @@ def register(app: typer.Typer) -> None:
         """Take members out of a group: every link between them and the rest is unlinked (never re-suggested)."""
         from ..link.decisions import split_group
 
-        _check_reviewer(reviewer)
         res = split_group(_engine(), group_id, rec_ids, reviewer)
         if as_json:
             _print_json(res)
@@ -97,7 +89,6 @@ def register(app: typer.Typer) -> None:
         """Choose a group's canonical member (confirms the group; re-runs keep the choice)."""
         from ..link.decisions import set_canonical
 
-        _check_reviewer(reviewer)
         res = set_canonical(_engine(), group_id, rec_id, reviewer)
         _print_json(res) if as_json else typer.echo(f"{group_id}: canonical member is #{res['canonical']} (confirmed)")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Conflict, InputError, NotFound
+from ..errors import Conflict, InputError, NotFound, require_reviewer
 from ..services.context import Engine
 from ..store.locks import lock_links as _lock_links
 from ..store.models import MAX_INT, AuditEvent, Link, LinkGroup, Recommendation
@@ -31,8 +31,7 @@ def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, e
     ``pair``: the two recommendations the person saw (409 if the id now names another pair)."""
     if decision not in DECISIONS:
         raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
-    if not reviewer or not reviewer.strip():
-        raise InputError("a reviewer name is required", field="reviewer")
+    require_reviewer(reviewer)
     if expected_status is not None and expected_status not in STATUSES:
         raise InputError(f"expected_status is one of {', '.join(STATUSES)}", field="expected_status")
     if not -MAX_INT <= int(link_id) <= MAX_INT:
@@ -63,6 +62,7 @@ def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, e
 
 def split_group(engine: Engine, group_id: str, rec_ids: list[int], reviewer: str) -> dict:
     """Take these members out of the group: every link between them and the rest is unlinked."""
+    require_reviewer(reviewer)
     if not rec_ids:
         raise InputError("name at least one member to split off", field="rec_ids")
     with engine.db.session() as s:
@@ -93,6 +93,7 @@ def split_group(engine: Engine, group_id: str, rec_ids: list[int], reviewer: str
 
 
 def set_canonical(engine: Engine, group_id: str, rec_id: int, reviewer: str) -> dict:
+    require_reviewer(reviewer)
     with engine.db.session() as s:
         _lock_links(s, "group_id = :g", {"g": group_id})
         g = s.get(LinkGroup, group_id, populate_existing=True)

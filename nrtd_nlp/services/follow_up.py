@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Conflict, InputError, NotFound
+from ..errors import Conflict, InputError, NotFound, require_reviewer
 from ..store.locks import lock_links, lock_recommendations
 from ..store.models import AuditEvent, Link, LinkGroup, Recommendation
 
@@ -43,8 +43,7 @@ def set_status(engine, status: str, who: str, *, rec_ids: list[int] | None = Non
     check_status(status)
     if expected is not None:
         check_status(expected, "expected")
-    if not who or not who.strip():
-        raise InputError("a reviewer name is required", field="reviewer")
+    require_reviewer(who)
     if (rec_ids is None) == (group_id is None):
         raise InputError("name the recommendations (rec_ids) or a duplicate group (group_id), not both", field="rec_ids")
     if rec_ids is not None and not 1 <= len(set(rec_ids)) <= MAX_RECORDS:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import and_, bindparam, insert, select, text
 
-from ..errors import Conflict, InputError, NotFound
+from ..errors import Conflict, InputError, NotFound, require_reviewer
 from ..store.locks import lock_recommendations as _lock
 from ..store.models import AuditEvent, Recommendation, Review, Suggestion, utcnow
 
@@ -177,8 +177,7 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
     """Record one decision. ``accept``/``reject`` name a suggestion (its id, or rec+task+value); ``add`` a value."""
     if decision not in DECISIONS:
         raise InputError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}", field="decision")
-    if not reviewer or not reviewer.strip():
-        raise InputError("a reviewer is required", field="reviewer")
+    require_reviewer(reviewer)
     with _writing_core(engine) as (conn, locked):
         if suggestion_id is not None:
             sug = conn.execute(_SUGGESTION_BY_ID, {"sid": suggestion_id}).first()
@@ -231,6 +230,7 @@ def revert(engine, review_id: int, reviewer: str) -> dict:
 
     Only a slot's current decision can be reverted (a later one would otherwise be silently undone): 409.
     """
+    require_reviewer(reviewer)
     with _writing(engine) as s:
         r = s.get(Review, review_id)
         if r is None:
@@ -256,6 +256,7 @@ def revert_many(engine, review_ids: list[int], reviewer: str) -> dict:
     """Undo a bulk decision; each one is checked like :func:`revert` (all or nothing). The checks read every
     slot's current decision in a few queries and the undo is one UPDATE, so a large undo holds the write lock
     briefly (other reviewers wait on it)."""
+    require_reviewer(reviewer)
     if not review_ids:
         raise InputError("name at least one review", field="review_ids")
     ids = sorted(set(review_ids))
@@ -306,6 +307,7 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
     """
     from .review_sessions import session_clause
 
+    require_reviewer(reviewer)
     if decision not in ("accept", "reject"):
         raise InputError("bulk decisions are accept or reject", field="decision")
     if not 0 <= min_score <= max_score <= 1:
