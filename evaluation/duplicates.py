@@ -180,10 +180,13 @@ def main() -> None:
     from nrtd_nlp.embed.base import get_embedder
     from nrtd_nlp.link.scorer import PairScorer
 
+    from .duplicates_store_scale import print_table, small_stores
+
     scorer = PairScorer.load()
     embedder = get_embedder("e5-use")
     res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "b_agreement": agreement(),
            "b_by_labels": {c: upr_cv(embedder, c) for c in ("label", "label_1")},
+           "b_small_stores": small_stores(embedder),
            "c_followups": followups(embedder, scorer), "a_translations": translations(embedder, scorer)}
     if args.json:
         print(json.dumps(res, indent=1, default=str))
@@ -211,6 +214,8 @@ def main() -> None:
             print(f"  {k:10} P {sp[k]['precision']['mean']:.3f} ± {sp[k]['precision']['sd']:.3f}  "
                   f"R {sp[k]['recall']['mean']:.3f} ± {sp[k]['recall']['sd']:.3f}  "
                   f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
+    print()
+    print_table(res["b_small_stores"])
     fu = res["c_followups"]
     print(f"\n(c) follow-ups: {fu['pairs']} held-out pairs (odd ids; even ids trained the follow-up head, threshold "
           f"{scorer.threshold_follows_up}), never used in training:")

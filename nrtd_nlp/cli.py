@@ -373,13 +373,26 @@ def train_links(
                                              "threshold (default: the repo's upr_followups.csv if present)"),
     extra: Optional[Path] = typer.Option(None, help="more labelled pairs from other groups: training only, never "
                                          "evaluated (default: the repo's upr_pairs_train.csv if present)"),
+    idf_corpus: Optional[list[Path]] = typer.Option(None, help="texts in more languages for the bundle's "
+                                                     "reference IDF (repeatable; e.g. the UHRI export)"),
+    idf_only: bool = typer.Option(False, "--idf-only", help="only (re)write the reference IDF of the bundle "
+                                  "at --out; its heads are untouched"),
     version: str = typer.Option("1"),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Train the duplicate/related pair scorer on labelled pairs; figures are cross-validated."""
     from .embed.base import get_embedder
-    from .link.train import check_inputs, repo_gold, train
+    from .link.train import add_reference, check_inputs, repo_gold, train
 
+    if idf_only:
+        meta = add_reference(out, corpus, idf_corpus)
+        ref = meta["reference_idf"]
+        if as_json:
+            _print_json(ref)
+            return
+        typer.echo(f"reference IDF -> {Path(out) / ref['file']}: " + ", ".join(
+            f"{k} {n} texts / {ref['terms'][k]} terms" for k, n in ref["documents"].items()))
+        return
     if gold is None:
         gold = repo_gold("upr_pairs.csv")
         if gold is None:
@@ -389,7 +402,7 @@ def train_links(
     extra = extra or repo_gold("upr_pairs_train.csv")
     check_inputs(gold, corpus, out, followups=followups, extra=extra)  # before minutes of work, not after
     meta = train(get_embedder(_settings().embedder), gold, corpus, out, version=version, followups=followups,
-                 extra=extra)
+                 extra=extra, idf_corpora=idf_corpus)
     if as_json:
         _print_json(meta)
         return

@@ -97,6 +97,7 @@ class PairScorer:
                  duplicate: Head | None = None):
         self.full, self.cross, self.meta, self.followup = full, cross, meta, followup
         self.duplicate = duplicate  # binary duplicate-vs-rest head beside ``full`` (v4; older bundles: none)
+        self.folder: Path | None = None  # the bundle it was loaded from (its reference IDF lives there)
 
     @property
     def agent(self) -> str:
@@ -158,4 +159,6 @@ class PairScorer:
             raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
         fu = Head.from_dict(model["followup"]) if "followup" in model else None
         dup = Head.from_dict(model["duplicate"]) if "duplicate" in model else None
-        return cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu, duplicate=dup)
+        scorer = cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu, duplicate=dup)
+        scorer.folder = folder
+        return scorer

@@ -87,7 +87,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
     out_links: list[Link] = []
     counts = dict(duplicate=0, follows_up=0, related=0)
     if pair_list:
-        tfidf = store_tfidf(engine)
+        tfidf = store_tfidf(engine, scorer.folder)
         sl = part_slices(engine.embedder)
         P_parts, cos_parts = [], []
         for start in range(0, len(pair_list), CHUNK):  # bounded memory: 20k pairs of vectors at a time

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ingest.readers import read_file
 from .features import FEATURES
-from .pairs import featurize, fit_tfidf
+from .pairs import featurize
 from .scorer import CLASSES, CROSS_FEATURES, PairScorer, fit_duplicate_head, fit_head, with_duplicate_head
 
 # v4: a binary duplicate head beside the 3-class one (scorer.py). One structural choice, compared
@@ -285,13 +285,84 @@ def followup_head(embedder, tfidf, X_gold: np.ndarray, y_gold: np.ndarray, follo
                                              "out_of_fold_at_threshold": best, "out_of_fold_pr": table}
 
 
+def reference_body(corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
+    """Document frequencies per language (``reference_idf``): the training corpus's languages from the
+    training corpus alone (the IDF the scorer learns with), other languages from ``idf_corpora``."""
+    from ..ingest.language import LanguageDetector
+    from .reference_idf import build, lang_key
+
+    detector = LanguageDetector()  # for files without a language column, as an import detects it
+    by_lang: dict[str, list[str]] = {}
+    sources = []
+    for i, path in enumerate([Path(corpus)] + [Path(p) for p in idf_corpora or []]):
+        got: dict[str, list[str]] = {}
+        for r in _corpus_records(path) if i == 0 else _idf_records(path):
+            lang = r.language or detector.detect(r.text, None)[0]
+            got.setdefault(lang_key(lang), []).append(r.text)
+        used = sorted(k for k in got if k not in by_lang)
+        by_lang.update({k: got[k] for k in used})
+        sources.append({"file": path.name, "sha256": _sha(path), "languages": {k: len(got[k]) for k in used}})
+    return build(by_lang, sources)
+
+
+def _idf_records(path: Path):
+    from ..errors import InputError
+
+    try:
+        return read_file(path)[1]
+    except (InputError, OSError) as e:
+        raise _input_error(f"{Path(path).name}: {getattr(e, 'message', None) or e}", "idf_corpus") from None
+
+
+def write_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
+    """Write ``idf.json.gz`` into the bundle at ``out``; returns the manifest's ``reference_idf`` entry."""
+    from .reference_idf import FILE, save
+
+    body = reference_body(corpus, idf_corpora)
+    sha = save(body, Path(out))
+    return {"file": FILE, "sha256": sha, "params": body["params"],
+            "documents": {k: v["documents"] for k, v in body["languages"].items()},
+            "terms": {k: len(v["terms"]) for k, v in body["languages"].items()}, "sources": body["sources"],
+            "use": "the store's TF-IDF pools these document frequencies with its own, per language"}
+
+
+def add_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
+    """Give an existing bundle its reference IDF (``nrtd train-links --idf-only``): the heads are
+    untouched; the manifest records the file."""
+    import json
+
+    manifest = Path(out) / "manifest.json"
+    try:
+        meta = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        raise _input_error(f"{out} holds no link-scorer bundle (manifest.json); train one first", "out") from None
+    if meta.get("training_data", {}).get("corpus_sha256") not in (None, _sha(corpus)):
+        raise _input_error(f"{Path(corpus).name} is not the corpus this scorer was trained on "
+                           f"({meta['training_data'].get('corpus')})", "corpus")
+    meta["reference_idf"] = write_reference(out, corpus, idf_corpora)
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(manifest)
+    return meta
+
+
+def reference_vectorizer(out: Path):
+    """The vectorizer the scorer learns with: the bundle's reference IDF alone."""
+    from .idf import fit_vectorizer
+    from .reference_idf import load
+
+    return fit_vectorizer([], [], load(out))
+
+
 def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
-          followups: Path | None = None, extra: Path | None = None) -> dict:
+          followups: Path | None = None, extra: Path | None = None, idf_corpora: list[Path] | None = None) -> dict:
     """``gold``: the evaluated pairs (cross-validated); ``extra``: more labelled pairs from other
-    (State, session) groups, used for training only (in every fold and in the shipped head)."""
-    ta, tb, y, corpus_texts = load_gold(gold, corpus)
+    (State, session) groups, used for training only (in every fold and in the shipped head);
+    ``idf_corpora``: texts in more languages for the reference IDF (``reference_idf``)."""
+    ta, tb, y, _ = load_gold(gold, corpus)
     va, vb = embedder.encode(ta), embedder.encode(tb)
-    tfidf = fit_tfidf(corpus_texts)
+    reference_entry = write_reference(out, corpus, idf_corpora)
+    tfidf = reference_vectorizer(out)
     X = featurize(embedder, tfidf, ta, tb, va, vb)
     Xe, ye = load_extra(extra, embedder, tfidf, corpus)
     reps: list[np.ndarray] = []
@@ -350,6 +421,7 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
                           "cross_lingual_pairs": {"source": "corpora/sdg/sdg_targets.csv", "pairs": int(len(ys)),
                                                   "sha256": _sha(_sdg_path())}},
         "libraries": {lib: metadata.version(lib) for lib in LIBS if _installed(lib)} | {"python": platform.python_version()},
+        "reference_idf": reference_entry,
         "thresholds": {"duplicate": float(t_dup), "related": float(t_rel), "follows_up": float(t_fu),
                        "cross_duplicate": float(t_cross),
                        "related_shown": float(t_shown)},
