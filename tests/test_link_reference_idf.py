@@ -154,3 +154,26 @@ def test_idf_only_refuses_a_folder_without_a_bundle_and_another_corpus(tmp_path,
     line = run("train-links", "--corpus", corpus, "--out", scorer_dir, "--idf-only")
     assert "corpus" in line and "not the corpus this scorer was trained on" in line
     assert not (scorer_dir / reference_idf.FILE).exists()
+
+
+# -- Chinese: character bigrams, not whole clauses -------------------------------------------------
+
+ZH_A = "废除死刑，并在废除之前正式暂停执行死刑"
+ZH_B = "正式暂停执行死刑，以期废除死刑"
+ZH_C = "确保所有儿童出生后立即免费登记"
+
+
+def test_chinese_runs_become_character_bigrams_for_the_link_features():
+    from nrtd_nlp.link.asks import parse
+    from nrtd_nlp.link.features import _jac
+
+    analyzer = idf.make_vectorizer().build_analyzer()
+    assert {"废除", "死刑", "暂停"} <= set(analyzer(ZH_A))
+    assert "ratify op" in analyzer("Ratify the OP-CAT")  # other scripts as before
+    vec = idf.fit_vectorizer([ZH_A, ZH_B, ZH_C, "Ratify the OP-CAT", "Abolish the death penalty"],
+                             ["zh", "zh", "zh", "en", "en"], reference_idf.load(SHIPPED))
+    # as whole clauses the two death-penalty texts shared no term at all
+    assert _cos(vec, ZH_A, ZH_B) > 0.3 > 0.05 > _cos(vec, ZH_A, ZH_C)
+    a, b, c = parse(ZH_A), parse(ZH_B), parse(ZH_C)
+    assert _jac(a.words, b.words) > 0.3 and _jac(a.words, c.words) == 0
+    assert parse("Ratify the OP-CAT now").words >= {"ratify", "cat", "now"}

@@ -62,6 +62,7 @@ _GROUP_RE = {k: re.compile(r"\b(?:" + v + r")", re.I) for k, v in _GROUPS.items(
 _NEGATION = re.compile(r"\b(?:not|no|never|refrain\w*|cease\w*|halt\w*|stop\w*|ne\b|pas\b|jam[aá]s|nunca)\b", re.I)
 _NUMBER = re.compile(r"\b(?:1[89]\d\d|20\d\d|\d+(?:\.\d+)?)\b")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 STOP = set("""the and for with that this its their all any other such from into under which those these
 their them they been have has had will shall should would could must may also including include
 including within without between through against towards about after before upon while where when
@@ -290,6 +291,17 @@ def intents(text: str) -> set[str]:
     return {k for k, rx in _INTENT_RE.items() if rx.search(text)}
 
 
+def _words(text: str) -> set[str]:
+    """Lower-cased words of three letters or more; a run of CJK characters gives its overlapping
+    character bigrams instead (as ``link.idf.preprocess``): Chinese has no spaces, so the word pattern
+    read a whole clause as one word (the word overlap of a Chinese pair followed the same pair's in
+    English with Spearman 0.29, French 0.82)."""
+    if not _CJK_RUN.search(text):
+        return {w.lower() for w in _WORD.findall(text)}
+    grams = {r[i : i + 2] for r in _CJK_RUN.findall(text) for i in range(len(r) - 1)}
+    return {w.lower() for w in _WORD.findall(_CJK_RUN.sub(" ", text))} | grams
+
+
 def clauses(text: str) -> list[str]:
     """The text cut where a new ask begins ("; ", ". ", " - ", "and" + an action verb), so an ask one
     side adds ("... and commute all death sentences") stands as its own clause."""
@@ -304,7 +316,7 @@ def parse(text: str) -> Asks:
     ins = find_instruments(text, titles)
     groups = {g for g, rx in _GROUP_RE.items() if rx.search(text)}
     numbers = set(_NUMBER.findall(text))
-    words = {w.lower() for w in _WORD.findall(text)} - STOP
+    words = _words(text) - STOP
     if action in ("ratify", "withdraw_reservations") and ins:
         atomic = [(action, i) for i in ins]
     elif ins:
