@@ -4,6 +4,7 @@ look alike)."""
 
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
 import hashlib
@@ -177,3 +178,42 @@ def test_chinese_runs_become_character_bigrams_for_the_link_features():
     a, b, c = parse(ZH_A), parse(ZH_B), parse(ZH_C)
     assert _jac(a.words, b.words) > 0.3 and _jac(a.words, c.words) == 0
     assert parse("Ratify the OP-CAT now").words >= {"ratify", "cat", "now"}
+
+
+def _demo_gold(path: Path, demo_csv: Path, n_pairs: int) -> Path:
+    """Pairs of demo records, labelled in turn duplicate / related / different (a pipeline check, not a
+    quality one)."""
+    with demo_csv.open(encoding="utf-8") as f:
+        ids = [r["id"] for r in csv.DictReader(f)]
+    labels = ("duplicate", "related", "different")
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["pair_id", "id_a", "id_b", "label"])
+        for k in range(n_pairs):
+            w.writerow([f"p{k:03d}", ids[k % len(ids)], ids[(k * 7 + 3) % len(ids)], labels[k % 3]])
+    return path
+
+
+def test_train_links_writes_the_reference_it_learnt_with(tmp_path, test_embedder, demo_csv, monkeypatch):
+    from nrtd_nlp.link import train as train_mod
+    from nrtd_nlp.link.scorer import PairScorer
+    from nrtd_nlp.link.train import train
+
+    sdg = train_mod._sdg_path().read_text(encoding="utf-8").splitlines()
+    small = tmp_path / "sdg_targets.csv"  # 24 of the 169 targets: the cross-lingual pairs, in less time
+    small.write_text("\n".join(sdg[:25]) + "\n", encoding="utf-8")
+    monkeypatch.setattr(train_mod, "_sdg_path", lambda: small)
+    out = tmp_path / "bundle"
+    meta = train(test_embedder, _demo_gold(tmp_path / "gold.csv", demo_csv, 30), demo_csv, out)
+    entry = meta["reference_idf"]
+    assert entry["sha256"] == hashlib.sha256((out / reference_idf.FILE).read_bytes()).hexdigest()
+    with demo_csv.open(encoding="utf-8") as f:
+        langs = collections.Counter(r["language"].split("-")[0] for r in csv.DictReader(f))
+    assert entry["documents"] == dict(langs)  # the corpus's own languages, from its language column
+    scorer = PairScorer.load(out)
+    assert reference_idf.load(scorer.folder).sha256 == entry["sha256"]
+    # a run that fails (too few pairs for 5 folds) leaves the bundle as it was
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ValueError):
+        train(test_embedder, _demo_gold(tmp_path / "few.csv", demo_csv, 4), demo_csv, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

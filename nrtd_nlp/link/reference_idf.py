@@ -83,17 +83,28 @@ def build(texts_by_language: dict[str, list[str]], sources: list | None = None) 
     return {"params": PARAMS, "languages": langs, "sources": sources or []}
 
 
-def save(body: dict, folder: Path) -> str:
+def encode(body: dict) -> bytes:
+    """The file's bytes: the same body always gives the same bytes (gzip header without a time)."""
+    data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return gzip.compress(data, mtime=0)
+
+
+def save(body: dict, folder: Path, data: bytes | None = None) -> str:
     """Write ``idf.json.gz`` into ``folder`` (atomically); returns the file's SHA-256."""
+    data = encode(body) if data is None else data
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FILE
     tmp = path.with_suffix(".tmp")
-    data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    with open(tmp, "wb") as f:  # mtime 0 in the gzip header: the same body gives the same bytes
-        with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
-            gz.write(data)
+    tmp.write_bytes(data)
     tmp.replace(path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def from_body(body: dict, sha256: str = "") -> Reference:
+    langs = body.get("languages") or {}
+    return Reference({k: int(v["documents"]) for k, v in langs.items()},
+                     {k: dict(zip(v["terms"], map(int, v["df"]))) for k, v in langs.items()},
+                     sha256, body.get("sources") or [])
 
 
 _CACHE: dict[tuple, Reference | None] = {}
@@ -115,13 +126,8 @@ def load(folder: Path | None) -> Reference | None:
 
         raw = path.read_bytes()
         body = json.loads(gzip.decompress(raw).decode("utf-8"))
-        if body.get("params") != PARAMS:
-            _CACHE[key] = None
-        else:
-            langs = body.get("languages") or {}
-            _CACHE[key] = Reference({k: int(v["documents"]) for k, v in langs.items()},
-                                    {k: dict(zip(v["terms"], map(int, v["df"]))) for k, v in langs.items()},
-                                    hashlib.sha256(raw).hexdigest(), body.get("sources") or [])
+        ok = body.get("params") == PARAMS
+        _CACHE[key] = from_body(body, hashlib.sha256(raw).hexdigest()) if ok else None
     return _CACHE[key]
 
 

@@ -314,12 +314,9 @@ def _idf_records(path: Path):
         raise _input_error(f"{Path(path).name}: {getattr(e, 'message', None) or e}", "idf_corpus") from None
 
 
-def write_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
-    """Write ``idf.json.gz`` into the bundle at ``out``; returns the manifest's ``reference_idf`` entry."""
-    from .reference_idf import FILE, save
+def _reference_entry(body: dict, sha: str) -> dict:
+    from .reference_idf import FILE
 
-    body = reference_body(corpus, idf_corpora)
-    sha = save(body, Path(out))
     return {"file": FILE, "sha256": sha, "params": body["params"],
             "documents": {k: v["documents"] for k, v in body["languages"].items()},
             "terms": {k: len(v["terms"]) for k, v in body["languages"].items()}, "sources": body["sources"],
@@ -339,19 +336,14 @@ def add_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None
     if meta.get("training_data", {}).get("corpus_sha256") not in (None, _sha(corpus)):
         raise _input_error(f"{Path(corpus).name} is not the corpus this scorer was trained on "
                            f"({meta['training_data'].get('corpus')})", "corpus")
-    meta["reference_idf"] = write_reference(out, corpus, idf_corpora)
+    from .reference_idf import save
+
+    body = reference_body(corpus, idf_corpora)
+    meta["reference_idf"] = _reference_entry(body, save(body, Path(out)))
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     tmp.replace(manifest)
     return meta
-
-
-def reference_vectorizer(out: Path):
-    """The vectorizer the scorer learns with: the bundle's reference IDF alone."""
-    from .idf import fit_vectorizer
-    from .reference_idf import load
-
-    return fit_vectorizer([], [], load(out))
 
 
 def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
@@ -361,8 +353,13 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
     ``idf_corpora``: texts in more languages for the reference IDF (``reference_idf``)."""
     ta, tb, y, _ = load_gold(gold, corpus)
     va, vb = embedder.encode(ta), embedder.encode(tb)
-    reference_entry = write_reference(out, corpus, idf_corpora)
-    tfidf = reference_vectorizer(out)
+    from .idf import fit_vectorizer
+    from .reference_idf import encode, from_body
+
+    ref_body = reference_body(corpus, idf_corpora)
+    ref_bytes = encode(ref_body)  # written with the heads, at the end: a failed run leaves the bundle as it was
+    ref_sha = hashlib.sha256(ref_bytes).hexdigest()
+    tfidf = fit_vectorizer([], [], from_body(ref_body, ref_sha))  # the reference alone: the IDF it learns with
     X = featurize(embedder, tfidf, ta, tb, va, vb)
     Xe, ye = load_extra(extra, embedder, tfidf, corpus)
     reps: list[np.ndarray] = []
@@ -421,7 +418,7 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
                           "cross_lingual_pairs": {"source": "corpora/sdg/sdg_targets.csv", "pairs": int(len(ys)),
                                                   "sha256": _sha(_sdg_path())}},
         "libraries": {lib: metadata.version(lib) for lib in LIBS if _installed(lib)} | {"python": platform.python_version()},
-        "reference_idf": reference_entry,
+        "reference_idf": _reference_entry(ref_body, ref_sha),
         "thresholds": {"duplicate": float(t_dup), "related": float(t_rel), "follows_up": float(t_fu),
                        "cross_duplicate": float(t_cross),
                        "related_shown": float(t_shown)},
@@ -442,6 +439,9 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
                "cosine_only_accuracy": round(float((np.asarray(CLASSES)[Pc.argmax(1)] == y).mean()), 4),
                "cross_head_duplicate_pr": cross_table},
     })
+    from .reference_idf import save
+
+    save(ref_body, Path(out), ref_bytes)
     scorer.save(out)
     return scorer.meta
 
