@@ -353,6 +353,19 @@ def test_labeler_per_language_with_stop_words():
     assert "the" not in lab.keywords_[0]["en"] and "la" not in lab.keywords_[0]["es"]
 
 
+def test_french_elisions_are_no_keywords():
+    from nrtd_nlp.cluster.labels import ClusterLabeler
+
+    texts = ["Veiller à ce qu'il n'y ait pas d'impunité pour la torture",
+             "Faire en sorte qu'aucun acte de torture ne reste impuni jusqu'à l'enquête",
+             "Garantir qu'il soit mis fin à l'impunité des actes de torture",
+             "Garantir l'accès à l'éducation inclusive", "Veiller à ce qu'il soit mis fin à l'exclusion scolaire"]
+    lab = ClusterLabeler(min_docs=1).fit(texts, ["fr"] * 5, np.asarray([0, 0, 0, 1, 1]))
+    words = {w for kws in lab.keywords_.values() for w in " ".join(kws["fr"]).split()}
+    assert "torture" in " ".join(lab.keywords_[0]["fr"])
+    assert not words & {"qu", "jusqu", "l", "d", "n"}, lab.keywords_
+
+
 def test_stable_ids_hungarian():
     from nrtd_nlp.cluster.stable import StableIds, jaccard_matrix
 

@@ -23,6 +23,22 @@ def _alnum(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+# French (Italian, Catalan) elisions: "qu'il", "l'État", "jusqu'à" counted "qu", "l" and "jusqu" as words, and
+# "qu" became a keyword of French clusters; the elided article or conjunction is dropped before counting
+_ELISION_LANGS = {"fr", "it", "ca"}
+_ELISION = None
+
+
+def _unelide(text: str) -> str:
+    global _ELISION
+    if _ELISION is None:
+        import re
+
+        _ELISION = re.compile(r"(?i)\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu|presqu|quelqu|dell|all|dall|"
+                              r"nell|sull|un)['’](?=\w)")
+    return _ELISION.sub("", text.lower())
+
+
 @lru_cache(maxsize=None)
 def stop_words(lang: str) -> frozenset[str]:
     """spaCy's stop-word list for a language (no model download); empty when spaCy has none.
@@ -87,6 +103,7 @@ class ClusterLabeler:
             return CountVectorizer(analyzer="char", ngram_range=(2, 2), min_df=min(min_df, n_docs),
                                    preprocessor=_alnum)
         return CountVectorizer(ngram_range=(1, 3), min_df=min(min_df, n_docs), lowercase=True,
+                               preprocessor=_unelide if lang in _ELISION_LANGS else None,
                                token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
 
     def _fit_language(self, lang: str, texts: list[str], labels: np.ndarray) -> None:
