@@ -34,6 +34,10 @@ def test_state_suffix_variants():
     assert split_state_suffix("Ratify the Protocol ( the Republic of Moldova)") == ("the Republic of Moldova",
                                                                                     "Ratify the Protocol")
     assert split_state_suffix("Ratify the Convention (the Palermo Protocol)")[0] is None
+    # a State whose name starts like a reference ("para", "art"): split off all the same
+    assert split_state_suffix("Seguir luchando contra la pobreza (Paraguay);") == ("Paraguay",
+                                                                                   "Seguir luchando contra la pobreza")
+    assert split_state_suffix("Do X (para. 12)")[0] is None and split_state_suffix("Do X (Para 12)")[0] is None
 
 
 def test_suffix_that_is_not_a_state_is_kept():

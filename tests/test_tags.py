@@ -119,6 +119,20 @@ def test_train_evaluate_and_bundle(engine, upr_slice):
     again = tag_texts(e2, ["Continue its efforts to combat poverty"], tasks=["action_category"])
     assert again[0]["tags"]["action_category"]["tags"] == out[0]["tags"]["action_category"]["tags"]
     e2.close()
+    # texts only the embedding head reads (not English here) are held to its own abstain level, tuned on validation
+    emb = man["embedding_only"]
+    assert len(emb["thresholds"]) == len(man["labels"]) and 0 <= emb["validation"]["accuracy"] <= 1
+    from nrtd_nlp.classify.bundle import load_bundle
+
+    model = load_bundle(folder, load_labels("action_category", engine.settings.home))[0]
+    assert np.allclose(model.emb_thresholds_, emb["thresholds"])
+    model.thresholds_[:] = 0.3
+    model.emb_thresholds_[:] = 0.7
+    P = np.full((3, len(man["labels"])), 0.05, np.float32)
+    P[:, 0] = 0.5
+    D = model.decide(P, ["en", "es", None])
+    assert D[0, 0] and not D[1].any() and not D[2].any()  # English answers at 0.5; Spanish, unknown abstain
+    assert model.decide(P)[1, 0]  # without languages: the shared level (older callers)
     res2 = train_task(engine, "action_category", upr_slice, params={"max_features": 2000})  # over the bundle
     assert json.loads((folder / "manifest.json").read_text())["version"] != man["version"] or res2 == res
     assert sorted(x.name for x in folder.parent.iterdir()) == ["action_category"]  # no temporary left over
@@ -212,6 +226,19 @@ def test_retrain_from_reviews(engine, demo_csv):
     os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     engine.taggers._stamps["action_category"] = (0.0, engine.taggers._stamps["action_category"][1])  # a second on
     assert engine.taggers.get("action_category") is not held
+
+
+def test_pasted_upr_text_is_tagged_as_the_import_reads_it(engine, upr_slice):
+    """Paragraph number, recommending-State suffix and ";" as pasted from a UPR report: the same tags as the
+    import's normalised text (the embedding head had answered "2 Continuing action" for most Spanish texts)."""
+    from nrtd_nlp.services.tags import prepare_texts
+
+    assert prepare_texts(["45.119 Aumentar los esfuerzos contra la discriminación (Chile);", "(Chile);", "  "]) == [
+        "Aumentar los esfuerzos contra la discriminación", "(Chile)", "  "]
+    assert prepare_texts(["Seguir luchando contra la pobreza (Paraguay);"]) == ["Seguir luchando contra la pobreza"]
+    raw = tag_texts(engine, ["45.119 Aumentar los esfuerzos contra la discriminación (Chile);"])
+    clean = tag_texts(engine, ["Aumentar los esfuerzos contra la discriminación"])
+    assert raw == clean
 
 
 def test_api_tag_and_taggers(country_engine):

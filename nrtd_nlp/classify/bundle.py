@@ -128,6 +128,9 @@ def _write(model, centering: LanguageCentering, tmp: Path, manifest: dict) -> No
                      "calibration": model.calibration_.to_dict(),
                      "calibration_emb": model.calibration_emb_.to_dict(),
                      "abstain_below": getattr(model, "abstain_below_", None),
+                     **({"embedding_only": {"thresholds": [round(float(t), 4) for t in model.emb_thresholds_],
+                                            "validation": getattr(model, "validation_emb_", None)}}
+                        if getattr(model, "emb_thresholds_", None) is not None else {}),
                      "zero_shot_weight": getattr(model, "zero_shot_weight_", 0.0),
                      "params": {"C_text": model.C_text, "C_emb": model.C_emb, "text_blocks": list(model.text_blocks),
                                 "max_features": model.max_features, "text_loss": model.text_loss,
@@ -198,6 +201,8 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
     m.calibration_emb_ = Platt.from_dict(meta["calibration_emb"])
     m.thresholds_ = np.asarray(meta["thresholds"], np.float32)
     m.abstain_below_ = meta.get("abstain_below") or 0.0
+    emb = meta.get("embedding_only")
+    m.emb_thresholds_ = np.asarray(emb["thresholds"], np.float32) if emb else None  # older bundles: the shared ones
     m.zero_shot_ = zs
     m.zero_shot_weight_ = meta.get("zero_shot_weight", 0.0)
     return m, centering, meta

@@ -200,6 +200,7 @@ class Tagger:
                                         Yv[textable].ravel() if textable.any() else Yv.ravel())
         self.calibration_emb_ = Platt().fit(Pe.ravel(), Yv.ravel())
         C = self.calibration_.transform(fused)
+        self._tune_embedding_only(Pe, Yv)
         if self.multilabel:
             th, self.shared_threshold_ = tune_thresholds(C, Yv)
             # pulled towards the shared threshold: per-label optima on a few hundred positives overfit
@@ -228,6 +229,29 @@ class Tagger:
                 "accuracy_when_answered": round(float(right[kept].mean()) if kept.any() else 0.0, 4),
                 "calibration": reliability(top, right.astype(int)),
             }
+
+    def _tune_embedding_only(self, Pe: np.ndarray, Yv: np.ndarray) -> None:
+        """Thresholds (abstain level) for texts only the embedding head reads: every language but the text
+        head's. Tuned, as the fused ones, on the validation part, here through the embedding head alone; the
+        shared thresholds had been tuned on fused scores and let that weaker head assert as much (the
+        action category never abstained in Spanish, French, Arabic or Russian)."""
+        Ce = self.calibration_emb_.transform(Pe)
+        if self.multilabel:
+            th, shared = tune_thresholds(Ce, Yv)
+            self.emb_thresholds_ = ((1 - self.threshold_shrink) * th + self.threshold_shrink * shared
+                                    ).astype(np.float32)
+            pred = _decide(Ce, self.emb_thresholds_)
+            tp = float((pred & (Yv == 1)).sum())
+            self.validation_emb_ = {"micro_f1": round(2 * tp / max(float(pred.sum() + Yv.sum()), 1.0), 4)}
+        else:
+            Ce = Ce / Ce.sum(1, keepdims=True)  # as predict_proba answers
+            top, right = Ce.max(1), Ce.argmax(1) == Yv.argmax(1)
+            level = self._abstain_level(top, right)
+            self.emb_thresholds_ = np.full(Ce.shape[1], level, np.float32)
+            kept = top >= level
+            self.validation_emb_ = {"accuracy": round(float(right.mean()), 4), "abstain_below": level,
+                                    "answered_share": round(float(kept.mean()), 4),
+                                    "accuracy_when_answered": round(float(right[kept].mean()) if kept.any() else 0.0, 4)}
 
     def _abstain_level(self, top: np.ndarray, right: np.ndarray) -> float:
         """Lowest confidence at which the answered part still reaches ``abstain_precision``."""
@@ -260,8 +284,16 @@ class Tagger:
             out = out / out.sum(1, keepdims=True)
         return out
 
-    def decide(self, P: np.ndarray) -> np.ndarray:
-        """Boolean (n, L): the labels the tagger asserts (above their threshold)."""
+    def decide(self, P: np.ndarray, languages: list[str | None] | None = None) -> np.ndarray:
+        """Boolean (n, L): the labels the tagger asserts (above their threshold). With ``languages``, texts the
+        text head does not read are held to the embedding head's own thresholds (when the bundle has them)."""
+        th = np.broadcast_to(self.thresholds_, P.shape)
+        emb_th = getattr(self, "emb_thresholds_", None)
+        if languages is not None and emb_th is not None and self.text_head_ is not None and self.text_weight_ > 0:
+            emb_only = ~np.isin(np.asarray([lang or "und" for lang in languages]), self.text_languages_)
+            th = np.where(emb_only[:, None], emb_th[None, :], th)
+        elif languages is not None and emb_th is not None:
+            th = np.broadcast_to(emb_th, P.shape)
         if self.multilabel:
-            return P >= self.thresholds_
-        return (P >= P.max(1, keepdims=True)) & (P >= self.abstain_below_)
+            return P >= th
+        return (P >= P.max(1, keepdims=True)) & (P >= th)

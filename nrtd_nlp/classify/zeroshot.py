@@ -77,7 +77,9 @@ class ZeroShotTagger:
         E = np.exp(Z)
         return (E / E.sum(1, keepdims=True)).astype(np.float32)
 
-    def decide(self, P: np.ndarray) -> np.ndarray:
+    def decide(self, P: np.ndarray, languages: list[str | None] | None = None) -> np.ndarray:
+        """The labels asserted; one set of thresholds for every language (``languages`` is accepted for the
+        supervised tagger's signature)."""
         if self.multilabel:
             return P >= self.thresholds_
         return (P >= P.max(1, keepdims=True)) & (P >= self.thresholds_)

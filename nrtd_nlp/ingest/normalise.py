@@ -14,7 +14,8 @@ _PARA_SINGLE = re.compile(r"^\s*(\d{1,3})\s?[.\-–]\s?(?=[^\d\s.,])")
 # the last parenthetical at the very end, allowing one level of nesting: "(Bolivia (Plurinational State of));"
 _TRAILING_PAREN = re.compile(r"\s*[(（]\s*((?:[^()（）]|[(（][^()（）]*[)）])+?)\s*[)）]\s*[;；؛.。]?\s*$")
 _ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9\-/ .]{0,15}$")
-_REFERENCE = re.compile(r"^(arts?\.|articles?|para|paras?\.|§|\d)", re.I)
+# an article or paragraph reference, "(art. 5)", "(para 12)"; not a State whose name starts alike ("(Paraguay)")
+_REFERENCE = re.compile(r"^(arts?\.|articles?\b|paras?\b\.?|§|\d)", re.I)
 _TRAILING_PUNCT = re.compile(r"\s*[;；؛]\s*$")
 
 

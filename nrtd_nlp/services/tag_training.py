@@ -260,7 +260,7 @@ def _previous_model_gate(engine, task: str, texts, lists, langs, V, val_mask, *,
         key = "micro_f1" if model.multilabel else "accuracy"
         new = float(model.validation_[key])
         if model.multilabel:  # the old model's decisions in the new model's label space
-            D = lt.model.decide(P)
+            D = lt.model.decide(P, vg)
             D[np.arange(len(P)), P.argmax(1)] = True
             pred = np.zeros((len(rows), len(ids)), bool)
             for j, lid in enumerate(ids):
@@ -351,7 +351,7 @@ def evaluate_task(engine, task: str, path: Path, *, only: str | None = None, lan
     V = lt.view.take(vectors_for(engine, texts, progress))
     X = lt.centering.transform(V, langs) if lt.centering.fitted else V
     P = lt.model.predict_proba(texts, X, langs)
-    D = lt.model.decide(P)
+    D = lt.model.decide(P, langs)
     if lt.model.multilabel:
         D[np.arange(len(P)), P.argmax(1)] = True  # the best label is always asserted, as in training
     Y = label_matrix([data.labels[i] for i in keep], lt.model.label_ids)

@@ -185,7 +185,7 @@ def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: 
     X = lt.centering.transform(vectors, languages) if lt.centering.fitted else vectors
     model = lt.model
     P = model.predict_proba(texts, X, languages)
-    D = model.decide(P)
+    D = model.decide(P, languages)
     out = []
     for i, lang in enumerate(languages):
         order = np.argsort(-P[i])
@@ -245,6 +245,21 @@ def warm_taggers(engine, tasks: list[str]) -> None:
     tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
 
 
+def prepare_texts(texts: list[str]) -> list[str]:
+    """Texts from outside the store read as an import reads them: the paragraph number ("45.119"), the
+    recommending-State suffix ("(Chile);") and a trailing ";" are dropped (``normalise_recommendation``).
+    The taggers learnt on such normalised texts, and the embedding head that answers every language
+    but English is not robust to them: pasted from a UPR report with its ";", 158 of 210 Spanish UHRI
+    recommendations were tagged "2 Continuing action" against 28 without it."""
+    from ..ingest.normalise import normalise_recommendation
+
+    out = []
+    for t in texts:
+        clean = normalise_recommendation(t, upr=True)[0]
+        out.append(clean if clean.strip() else t)
+    return out
+
+
 def detect_languages(engine, texts: list[str], languages: list[str | None] | None) -> list[str]:
     return [(languages[i] if languages and languages[i] else engine.detector.detect(t)[0])
             for i, t in enumerate(texts)]
@@ -255,6 +270,8 @@ def tag_texts(engine, texts: list[str], *, tasks: list[str] | None = None, langu
     """Stateless tagging: texts in, tags out (nothing is stored). ``vectors``: the engine's
     embeddings of ``texts``, when the caller has them."""
     tasks = check_tag_request(engine, texts, tasks, top_k)
+    if vectors is None:  # the engine's vectors belong to stored texts, already normalised on import
+        texts = prepare_texts(texts)
     return tag_validated(engine, texts, detect_languages(engine, texts, languages), tasks, top_k, vectors)
 
 

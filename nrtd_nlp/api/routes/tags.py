@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from ...services.tags import MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, suggest_records
+from ...services.tags import (MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, prepare_texts,
+                              suggest_records)
 from ..deps import get_engine, get_principal
 from ..schemas import DbId
 
@@ -47,6 +48,7 @@ async def post_tag(body: TagIn, engine=Depends(get_engine)):
     tagged together in micro-batches (services.tag_batching)."""
     texts = [body.text] if body.text is not None else list(body.texts or [])
     tasks = check_tag_request(engine, texts, body.tasks, body.top_k)
+    texts = prepare_texts(texts)  # as an import reads them: no paragraph number, State suffix or ";"
     langs = detect_languages(engine, texts, [body.language] * len(texts) if body.language else None)
     # awaited, not blocking a worker thread: the batcher's thread does the work
     data = await asyncio.wait_for(asyncio.wrap_future(engine.tag_batcher.submit(texts, langs, tasks, body.top_k)), 120)
