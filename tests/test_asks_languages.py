@@ -69,3 +69,23 @@ def test_groups_in_portuguese_and_spanish():
     assert parse("Proteger a los periodistas").groups == {"defenders"}
     assert parse("Reducir la mortalidad materna").groups == {"women"}
     assert "detainees" in parse("Mejorar las condiciones en las cárceles").groups
+
+
+def test_instrument_anchors_skip_no_match(demo_csv):
+    """The literal prefilter (every match of a name contains its anchor) finds exactly what the regexes find."""
+    import csv
+
+    from nrtd_nlp.link.asks import _instrument_matches, _literal_anchor, instruments
+
+    assert _literal_anchor("Conven[çc][ãa]o n\\.?[ºo°]? ?169") == "Conven"
+    assert _literal_anchor("Optional Protocol[^.;]{0,120}?abolition of the death penalty") == \
+        "abolition of the death penalty"
+    assert _literal_anchor("Covenants?") == "Covenant" and _literal_anchor("(?:a|b)c") is None
+    assert all(i.anchors is not None for i in instruments())
+    with demo_csv.open(encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f)] + [
+            "Ratificar o Protocolo Facultativo à Convenção contra a Tortura", "Ratify the OP CAT and the CRPD",
+            "Ratifier la Convention n° 189 de l'OIT", "Ratificar el Convenio núm. 169 de la OIT"]
+    for t in texts:
+        brute = [(m.start(), m.end(), i.id) for i in instruments() for m in i.regex.finditer(t)]
+        assert _instrument_matches(t) == brute, t

@@ -108,6 +108,56 @@ class Instrument:
     id: str
     family: str
     regex: re.Pattern
+    # literal words every match contains (lower-cased names, case-kept acronyms): the regex runs only on a text
+    # holding one of them (parsing the 36k UPR texts: instrument matching had become half the time); None: always
+    anchors: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+    def finditer(self, text: str, low: str):
+        if self.anchors is not None:
+            lower, kept = self.anchors
+            if not any(a in low for a in lower) and not any(a in text for a in kept):
+                return ()
+        return self.regex.finditer(text)
+
+
+_QUANT = set("?*+{")
+_META = set("()[]|.^$\\")
+
+
+def _literal_anchor(pattern: str) -> str | None:
+    """The longest run of plain characters that every match of ``pattern`` contains (outside groups and
+    classes, not under a quantifier), or None when there is none of 3 characters or more."""
+    runs, cur, depth, i = [], "", 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            runs.append(cur)
+            cur, i = "", i + 2
+            continue
+        if c == "[":  # a character class: skip to its end
+            runs.append(cur)
+            cur = ""
+            j = pattern.find("]", i + 2)
+            i = len(pattern) if j < 0 else j + 1
+            continue
+        if c in "()":
+            depth += 1 if c == "(" else -1
+            runs.append(cur)
+            cur, i = "", i + 1
+            continue
+        if c in _QUANT:
+            runs.append(cur[:-1])  # the quantified character is optional
+            cur, i = "", i + 1
+            continue
+        if c in _META or depth:
+            runs.append(cur)
+            cur, i = "", i + 1
+            continue
+        cur += c
+        i += 1
+    runs.append(cur)
+    best = max((r.strip() for r in runs), key=len, default="")
+    return best if len(best) >= 3 else None
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +171,12 @@ def instruments() -> list[Instrument]:
             names = [p for c in cols for p in (row.get(c) or "").split("|") if p]
             acr = [r"(?<![\w-])" + re.escape(a).replace(r"\ ", r"[\s-]?") + r"(?![\w-])"
                    for a in row["acronyms"].split("|") if a]
-            out.append(Instrument(row["id"], row["family"], re.compile("|".join([f"(?i:{p})" for p in names] + acr))))
+            lower = [_literal_anchor(p) for p in names]
+            kept = [max(a.split(" "), key=len) for a in row["acronyms"].split("|") if a]
+            anchors = None if None in lower or any(len(k) < 2 for k in kept) else (
+                tuple(sorted({a.lower() for a in lower})), tuple(sorted(set(kept))))
+            out.append(Instrument(row["id"], row["family"], re.compile("|".join([f"(?i:{p})" for p in names] + acr)),
+                                  anchors))
     return out
 
 
@@ -133,7 +188,8 @@ _PROTOCOL_OF = {"CAT": ["OP-CAT"], "CEDAW": ["OP-CEDAW"], "CRPD": ["OP-CRPD"], "
 
 def _instrument_matches(text: str) -> list[tuple[int, int, str]]:
     """(start, end, instrument id) of every match of every instrument, overlapping ones included."""
-    return [(m.start(), m.end(), ins.id) for ins in instruments() for m in ins.regex.finditer(text)]
+    low = text.lower()
+    return [(m.start(), m.end(), ins.id) for ins in instruments() for m in ins.finditer(text, low)]
 
 
 def find_instruments(text: str, matches: list[tuple[int, int, str]] | None = None) -> list[str]:
