@@ -191,3 +191,17 @@ def test_keys_cli(settings, engine):
     assert again.exit_code == 2 and "already revoked" in again.output
     bad = run.invoke(app, ["keys", "create", "--role", "root", "--name", "x"])
     assert bad.exit_code == 2 and "role" in bad.output
+
+
+def test_a_key_whose_prefix_is_all_digits_is_revoked_by_it(engine, monkeypatch):
+    """Prefixes are 8 hex characters: one key in 43 gets digits only, which read as a row id."""
+    import secrets
+
+    from nrtd_nlp.services.auth import create_key, revoke_key
+
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "12345678")
+    made = create_key(engine, "ana", "reviewer")
+    assert made["prefix"] == "12345678"
+    assert revoke_key(engine, "12345678")["prefix"] == "12345678"
+    first = create_key(engine, "bo", "reader")  # by id still works
+    assert revoke_key(engine, str(first["id"]))["name"] == "bo"

@@ -124,10 +124,10 @@ def revoke_key(engine, ident: str | int, *, actor: str = "cli") -> dict:
 
     with engine.db.session() as s:
         ident = str(ident)
-        if ident.isdigit():
+        # the prefix first: 8 hex characters are all digits for one key in 43 ("12345678" is no id)
+        k = s.scalars(select(ApiKey).where(ApiKey.prefix == ident)).first()
+        if k is None and ident.isdigit():
             k = s.get(ApiKey, int(ident))
-        else:
-            k = s.scalars(select(ApiKey).where(ApiKey.prefix == ident)).first()
         if k is None:
             raise NotFound(f"no key {ident!r}", field="key")
         if k.revoked_at is not None:
