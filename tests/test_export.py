@@ -114,3 +114,24 @@ def test_bulk_over_an_unknown_cluster_is_404_not_nothing_decided(decided):
     with pytest.raises(NotFound) as e:
         svc.bulk_decide(engine, decision="accept", reviewer="ana", min_score=0.0, cluster_id="nope")
     assert e.value.field == "cluster_id"
+
+
+def test_label_names_in_a_language_instead_of_ids(decided, tmp_path, monkeypatch):
+    from nrtd_nlp.classify.labels import load_labels
+
+    engine, rid = decided
+    goals = load_labels("sdg_goal").by_id
+    data, _ = export_matrix(engine, "csv", filters=Filters(mechanism="CRC"), names="es")
+    row = [r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))) if r["id"] == str(rid)][0]
+    assert set(row["sdg_goals"].split("; ")) == {goals["16"].name("es"), goals["4"].name("es")}
+    assert goals["4"].name("es") != "4"
+    with pytest.raises(Exception) as e:
+        export_matrix(engine, "csv", names="español; drop")
+    assert getattr(e.value, "field", None) == "names"
+    app = act_as(create_app(engine=engine), "reader")
+    app.dependency_overrides[get_engine] = lambda: engine
+    with TestClient(app) as c:
+        r = c.get("/v1/export", params={"format": "csv", "names": "fr", "mechanism": "CRC"})
+        assert r.status_code == 200 and goals["4"].name("fr") in r.content.decode("utf-8-sig")
+        bad = c.get("/v1/export", params={"format": "csv", "names": "x y"})
+        assert bad.status_code == 422 and bad.json()["detail"]["field"] == "names"

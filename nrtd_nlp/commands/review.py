@@ -61,7 +61,9 @@ def register(app: typer.Typer) -> None:
                language: Optional[str] = None, mechanism: Optional[str] = None, country: Optional[str] = None,
                source: Optional[str] = None, cycle: Optional[str] = None, session: Optional[str] = None,
                response: Optional[str] = None, follow_up_status: Optional[str] = None,
-               recommending_state: Optional[str] = None):
+               recommending_state: Optional[str] = None,
+               names: Optional[str] = typer.Option(None, "--names", help="a language (es, fr…): label names "
+                                                   "instead of ids in the tag columns")):
         """Write the implementation matrix: reviewed values win over suggestions, and say so."""
         from ..services.export import check_out_path, export_matrix, write_out
         from ..services.search import Filters
@@ -70,6 +72,6 @@ def register(app: typer.Typer) -> None:
         f = Filters(language=language, mechanism=mechanism, country=country, source=source, cycle=cycle,
                     session=session, response=response, follow_up_status=follow_up_status,
                     recommending_state=recommending_state)
-        data, n = export_matrix(_engine(), fmt, filters=f)
+        data, n = export_matrix(_engine(), fmt, filters=f, names=names)
         write_out(out, data)
         typer.echo(f"wrote {n} recommendations to {out} ({fmt})")

@@ -6,6 +6,8 @@ rejected suggestions are left out, and unreviewed suggestions are marked ``(sugg
 where the model asserted them (not the lower-ranked values shown to reviewers); a single-label task (the
 action category) has one value. Filters are the list route's (services.search.Filters). Cells that a
 spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are written as plain text.
+Tag values are label ids (stable, for other systems) unless ``names`` asks for the labels' names in a
+language ("es": "Derechos del niño", not "rights-of-the-child").
 """
 
 from __future__ import annotations
@@ -33,8 +35,33 @@ COLUMNS = ("id", "source", "external_id", "recommendation", "language", "mechani
 CHUNK = 500
 
 
-def _fmt(vals: list[dict]) -> str:
-    return "; ".join(v["value"] if v["status"] != "suggested" else f"{v['value']} (suggested)" for v in vals)
+def _fmt(vals: list[dict], name=None) -> str:
+    shown = (lambda v: name(v["task"], v["value"])) if name else (lambda v: v["value"])
+    return "; ".join(shown(v) if v["status"] != "suggested" else f"{shown(v)} (suggested)" for v in vals)
+
+
+def _namer(engine, lang: str | None):
+    """``(task, label id) -> name`` in ``lang`` (the label file's name, English where it has none), or None."""
+    if not lang:
+        return None
+    import re
+
+    from ..classify.labels import load_labels
+
+    if not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?", lang):
+        raise InputError(f"names must be a language code such as es or fr, not {lang!r}", field="names")
+    cache: dict[str, dict] = {}
+
+    def name(task: str, value: str) -> str:
+        if task not in cache:
+            try:
+                cache[task] = load_labels(task, engine.settings.home).by_id
+            except Exception:  # noqa: BLE001 - a task without a label file (an old store's): its ids
+                cache[task] = {}
+        lab = cache[task].get(value)
+        return lab.name(lang) if lab is not None else value
+
+    return name
 
 
 def _safe(v):
@@ -43,7 +70,8 @@ def _safe(v):
     return v
 
 
-def _rows(engine, filters: Filters):
+def _rows(engine, filters: Filters, names: str | None = None):
+    name = _namer(engine, names)
     stmt = filters.apply(select(Recommendation)).order_by(Recommendation.id)
     with engine.db.session() as s:
         ids = list(s.scalars(filters.apply(select(Recommendation.id)).order_by(Recommendation.id)))
@@ -84,21 +112,22 @@ def _rows(engine, filters: Filters):
                     "last_reviewed_at": last.isoformat(timespec="seconds") if last else None,
                 }
                 for col, tasks in TASK_COLUMNS:
-                    row[col] = _fmt([v for t in tasks for v in eff.get(t, [])]) or None
+                    row[col] = _fmt([dict(v, task=t) for t in tasks for v in eff.get(t, [])], name) or None
                 yield row
 
 
-def export_matrix(engine, fmt: str, *, filters: Filters | None = None) -> tuple[bytes, int]:
-    """(file bytes, number of recommendations)."""
+def export_matrix(engine, fmt: str, *, filters: Filters | None = None, names: str | None = None) -> tuple[bytes, int]:
+    """(file bytes, number of recommendations); ``names``: a language for label names instead of ids."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose xlsx or csv", field="format")
     filters = filters or Filters()
+    _namer(engine, names)  # a bad code is refused before any row is read
     n = 0
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=COLUMNS)
         w.writeheader()
-        for row in _rows(engine, filters):
+        for row in _rows(engine, filters, names):
             w.writerow({k: _safe(v) for k, v in row.items()})
             n += 1
         return buf.getvalue().encode("utf-8-sig"), n  # the BOM makes Excel read UTF-8
@@ -109,7 +138,7 @@ def export_matrix(engine, fmt: str, *, filters: Filters | None = None) -> tuple[
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("implementation matrix")
     ws.append(list(COLUMNS))
-    for row in _rows(engine, filters):
+    for row in _rows(engine, filters, names):
         cells = []
         for k in COLUMNS:
             v = ILLEGAL_CHARACTERS_RE.sub("", row[k]) if isinstance(row[k], str) else row[k]

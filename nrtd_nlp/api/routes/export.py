@@ -21,11 +21,12 @@ def get_export(
     source: Optional[str] = None, cycle: Optional[str] = None, session: Optional[str] = None,
     response: Optional[str] = None, follow_up_status: Optional[str] = None,
     recommending_state: Optional[str] = None,
+    names: Optional[str] = Query(None, description="a language (es, fr…): label names instead of ids"),
 ):
     """The implementation matrix (filters as on /v1/recommendations); reviewed values win over suggestions."""
     f = Filters(language=language, mechanism=mechanism, country=country, source=source, cycle=cycle,
                 session=session, response=response, follow_up_status=follow_up_status,
                 recommending_state=recommending_state)
-    data, n = export_matrix(engine, format, filters=f)
+    data, n = export_matrix(engine, format, filters=f, names=names)
     return Response(data, media_type=MEDIA[format], headers={
         "Content-Disposition": f'attachment; filename="implementation-matrix.{format}"', "X-Rows": str(n)})
