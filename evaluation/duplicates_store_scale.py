@@ -23,14 +23,12 @@ from .duplicates import GOLD, UPR
 
 
 def small_stores(embedder, repeats: int = 5) -> dict:
-    from sklearn.model_selection import StratifiedKFold
-
     from nrtd_nlp.link.features import FEATURES
     from nrtd_nlp.link.idf import fit_vectorizer
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.reference_idf import Reference, document_frequencies
-    from nrtd_nlp.link.scorer import CLASSES, fit_duplicate_head, fit_head, with_duplicate_head
-    from nrtd_nlp.link.train import _corpus_records, load_gold, p_at_recall, per_class, read_pairs
+    from nrtd_nlp.link.scorer import CLASSES
+    from nrtd_nlp.link.train import _corpus_records, cv_probabilities, load_gold, read_pairs, repeat_spread
 
     from .crosslingual import cached_encode
 
@@ -61,19 +59,13 @@ def small_stores(embedder, repeats: int = 5) -> dict:
             out[idx] = featurize(embedder, vec, [ta[i] for i in idx], [tb[i] for i in idx], va[idx], vb[idx])
 
     def cv(X_test: np.ndarray) -> dict:
-        pats, pers = [], []
-        for seed in range(repeats):
-            P = np.zeros((len(y), len(CLASSES)))
-            for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
-                Xtr, ytr = np.vstack([X[tr], Xe]), np.concatenate([y[tr], ye])
-                P[te] = with_duplicate_head(fit_head(Xtr, ytr, FEATURES).proba(X_test[te]),
-                                            fit_duplicate_head(Xtr, ytr, FEATURES).proba(X_test[te])[:, 1])
-            pats.append(p_at_recall(y == "duplicate", P[:, CLASSES.index("duplicate")]))
-            pers.append(per_class(y, np.asarray(CLASSES)[P.argmax(1)]))
-        out = {"duplicate_precision_at_recall_0.90": {"mean": round(float(np.mean(pats)), 4),
-                                                      "sd": round(float(np.std(pats)), 4)}}
+        reps: list = []
+        cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=True, X_eval=X_test)
+        spread = repeat_spread(y, reps)
+        out = {"duplicate_precision_at_recall_0.90": {k: spread["duplicate_precision_at_recall_0.90"][k]
+                                                      for k in ("mean", "sd")}}
         for c in CLASSES:
-            out[c] = {m: round(float(np.mean([p[c][m] for p in pers])), 4) for m in ("precision", "recall", "f1")}
+            out[c] = {m: spread[c][m]["mean"] for m in ("precision", "recall", "f1")}
         return out
 
     fi = FEATURES.index("tfidf_cos")

@@ -240,9 +240,7 @@ class Tagger:
             th, shared = tune_thresholds(Ce, Yv)
             self.emb_thresholds_ = ((1 - self.threshold_shrink) * th + self.threshold_shrink * shared
                                     ).astype(np.float32)
-            pred = _decide(Ce, self.emb_thresholds_)
-            tp = float((pred & (Yv == 1)).sum())
-            self.validation_emb_ = {"micro_f1": round(2 * tp / max(float(pred.sum() + Yv.sum()), 1.0), 4)}
+            self.validation_emb_ = {"micro_f1": round(_micro_f1(Ce, Yv, self.emb_thresholds_), 4)}
         else:
             Ce = Ce / Ce.sum(1, keepdims=True)  # as predict_proba answers
             top, right = Ce.max(1), Ce.argmax(1) == Yv.argmax(1)

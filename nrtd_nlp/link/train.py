@@ -82,14 +82,14 @@ def read_pairs(path: Path, what: str, columns: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def _corpus_records(corpus: Path):
+def _corpus_records(corpus: Path, field: str = "corpus"):
     from ..errors import InputError
 
     try:
         return read_file(corpus)[1]
     except InputError as e:
         name = Path(corpus).name
-        raise _input_error(e.message if name in e.message else f"{name}: {e.message}", "corpus") from None
+        raise _input_error(e.message if name in e.message else f"{name}: {e.message}", field) from None
 
 
 GOLD_COLUMNS = ("pair_id", "id_a", "id_b", "label")
@@ -150,11 +150,15 @@ def load_gold(gold: Path, corpus: Path, column: str = "label") -> tuple[list[str
 
 def cv_probabilities(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], repeats: int = 5,
                      X_extra: np.ndarray | None = None, y_extra: np.ndarray | None = None,
-                     per_repeat: list | None = None, duplicate_head: bool = False) -> np.ndarray:
+                     per_repeat: list | None = None, duplicate_head: bool = False,
+                     X_eval: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold probabilities averaged over ``repeats`` stratified 5-fold splits. Extra training
     pairs (``X_extra``: never evaluated, from other groups) join every training fold. When
     ``per_repeat`` is a list, each repeat's own out-of-fold matrix is appended to it. With
-    ``duplicate_head`` each fold also fits the binary duplicate head, as the shipped scorer does."""
+    ``duplicate_head`` each fold also fits the binary duplicate head, as the shipped scorer does.
+    ``X_eval``: the same pairs' features computed another way (e.g. in a small store), scored by the heads
+    trained on ``X``."""
+    X_eval = X if X_eval is None else X_eval
     from sklearn.model_selection import StratifiedKFold
 
     P = np.zeros((len(y), len(CLASSES)))
@@ -164,9 +168,9 @@ def cv_probabilities(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], re
             Xtr, ytr = X[tr], y[tr]
             if X_extra is not None and len(X_extra):
                 Xtr, ytr = np.vstack([Xtr, X_extra]), np.concatenate([ytr, y_extra])
-            Pr[te] = fit_head(Xtr, ytr, features).proba(X[te])
+            Pr[te] = fit_head(Xtr, ytr, features).proba(X_eval[te])
             if duplicate_head:
-                Pr[te] = with_duplicate_head(Pr[te], fit_duplicate_head(Xtr, ytr, features).proba(X[te])[:, 1])
+                Pr[te] = with_duplicate_head(Pr[te], fit_duplicate_head(Xtr, ytr, features).proba(X_eval[te])[:, 1])
         P += Pr / repeats
         if per_repeat is not None:
             per_repeat.append(Pr)
@@ -296,22 +300,13 @@ def reference_body(corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
     sources = []
     for i, path in enumerate([Path(corpus)] + [Path(p) for p in idf_corpora or []]):
         got: dict[str, list[str]] = {}
-        for r in _corpus_records(path) if i == 0 else _idf_records(path):
+        for r in _corpus_records(path, "corpus" if i == 0 else "idf_corpus"):
             lang = r.language or detector.detect(r.text, None)[0]
             got.setdefault(lang_key(lang), []).append(r.text)
         used = sorted(k for k in got if k not in by_lang)
         by_lang.update({k: got[k] for k in used})
         sources.append({"file": path.name, "sha256": _sha(path), "languages": {k: len(got[k]) for k in used}})
     return build(by_lang, sources)
-
-
-def _idf_records(path: Path):
-    from ..errors import InputError
-
-    try:
-        return read_file(path)[1]
-    except (InputError, OSError) as e:
-        raise _input_error(f"{Path(path).name}: {getattr(e, 'message', None) or e}", "idf_corpus") from None
 
 
 def _reference_entry(body: dict, sha: str) -> dict:
