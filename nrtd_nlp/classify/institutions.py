@@ -65,14 +65,15 @@ def keyword_pattern(keywords) -> re.Pattern | None:
 
     A keyword matches as a word with an optional plural ending (``worker`` matches "workers"); a
     trailing ``*`` makes it a stem (``educat*`` matches "education", "educational"); keywords in
-    Arabic or CJK scripts match anywhere (no spaces or attached prefixes to respect).
+    Arabic or CJK scripts match anywhere (no spaces or attached prefixes to respect). A typographic
+    apostrophe is a plain one, in keywords and in texts (``keyword_hits``).
     """
     words, anywhere = [], []
     for k in keywords:
         k = k.strip()
         if not k:
             continue
-        body = re.escape(k.rstrip("*").lower())
+        body = re.escape(k.rstrip("*").lower().replace("’", "'"))
         if _CJK_OR_ARABIC.search(k):
             anywhere.append(body)
         elif k.endswith("*"):
@@ -89,7 +90,7 @@ def keyword_hits(texts, mandates) -> np.ndarray:
     pats = [keyword_pattern(m.keywords) for m in mandates]
     H = np.zeros((len(texts), len(mandates)), np.float32)
     for i, t in enumerate(texts):
-        low = (t or "").lower()
+        low = (t or "").lower().replace("’", "'")  # "l’homme" (UHRI's typographic apostrophe) is "l'homme"
         for j, p in enumerate(pats):
             if p is not None:
                 H[i, j] = len({m.group(0) for m in p.finditer(low)})
