@@ -67,6 +67,21 @@ def test_keyword_patterns():
     assert H[0].tolist() == [2, 0]  # stem and plural
     assert H[1].tolist() == [1, 0]  # CJK anywhere; "press" is a word, not a prefix of "pressure"
     assert H[2].tolist() == [0, 1]
+    # a typographic apostrophe (UHRI's French) is a plain one, in the text and in the keyword
+    fr = [Mandate("c", "C", keywords=("droits de l'homme",)), Mandate("d", "D", keywords=("aide à l’enfance",))]
+    H = keyword_hits(["Conseil des droits de l’homme", "l'aide à l'enfance"], fr)
+    assert H.tolist() == [[1, 0], [0, 1]]
+
+
+def test_shipped_mandates_speak_spanish_french_portuguese():
+    from nrtd_nlp.services.institutions import read_mandates
+
+    ms = [Mandate(r["key"], r["name"], keywords=tuple(r["keywords"]))
+          for r in read_mandates(default_mandates_path())]
+    H = keyword_hits(["Reducir la mortalidad materna en las zonas rurales", "Reduzir a mortalidade materna",
+                      "Réduire la mortalité maternelle"], ms)
+    health = [m.key for m in ms].index("health")
+    assert all(H[i, health] >= 1 for i in range(3))
 
 
 def test_load_is_idempotent_and_audited(engine):
