@@ -16,6 +16,7 @@ from nrtd_nlp.services.institution_views import institutions_for
 from nrtd_nlp.services.institutions import (assign, default_mandates_path, list_institutions, load_institutions,
                                             read_mandates, suggest_institutions, unassign)
 from nrtd_nlp.store.models import AuditEvent, Assignment, Institution, Suggestion
+from tests.test_cli_edges import cli_env  # noqa: F401  (fixture: the CLI reads the test's store)
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"
 SCHOOL = "Ensure that all children attend primary school and reduce the drop-out rate of girls"
@@ -237,14 +238,9 @@ def test_api(client, engine):
     assert who == ["rita"]
 
 
-def test_cli(settings, monkeypatch, test_embedder):
+def test_cli(cli_env, monkeypatch, test_embedder):
     from nrtd_nlp.cli import app
-    from nrtd_nlp.config import get_settings
 
-    for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
-                 "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
     monkeypatch.setattr("nrtd_nlp.embed.base._REGISTRY", {"minilm-test": (lambda **kw: test_embedder, "")})
     runner = CliRunner()
     r = runner.invoke(app, ["institutions", "load", "--json"])
@@ -256,4 +252,3 @@ def test_cli(settings, monkeypatch, test_embedder):
     assert r.exit_code == 2 and "recommendation 12345 does not exist" in r.output
     r = runner.invoke(app, ["suggest-institutions", "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["records"] == 0
-    get_settings.cache_clear()

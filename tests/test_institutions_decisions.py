@@ -20,6 +20,7 @@ from nrtd_nlp.services.institutions import (_confirmed, assign, default_mandates
                                             load_institutions, suggest_institutions, unassign)
 from nrtd_nlp.services.reviews import decide, revert
 from nrtd_nlp.store.models import Assignment, Recommendation, Suggestion
+from tests.test_cli_edges import cli_env  # noqa: F401  (fixture: the CLI reads the test's store)
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"
 MEDIA = "Protect journalists and guarantee freedom of the press, including online media and broadcasting"
@@ -210,14 +211,9 @@ def test_retiring_is_per_country(engine, tmp_path):
     assert not [x for x in list_institutions(engine, retired=True) if x["country"] is None]
 
 
-def test_cli_load_reports_and_list_marks_retired(settings, monkeypatch, test_embedder, tmp_path):
+def test_cli_load_reports_and_list_marks_retired(cli_env, monkeypatch, test_embedder, tmp_path):
     from nrtd_nlp.cli import app
-    from nrtd_nlp.config import get_settings
 
-    for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
-                 "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
     monkeypatch.setattr("nrtd_nlp.embed.base._REGISTRY", {"minilm-test": (lambda **kw: test_embedder, "")})
     runner = CliRunner()
     assert runner.invoke(app, ["institutions", "load"]).exit_code == 0
@@ -231,7 +227,6 @@ def test_cli_load_reports_and_list_marks_retired(settings, monkeypatch, test_emb
     assert "[retired" not in next(x for x in listing if " mofa " in x)
     data = json.loads(runner.invoke(app, ["institutions", "list", "--json"]).output)["data"]
     assert {x["key"] for x in data if x["retired"]} == {"media_communication", "foreign_affairs"}
-    get_settings.cache_clear()
 
 
 # -- finding 7: the export names an institution once; a new run replaces undecided suggestions -------------
