@@ -21,13 +21,10 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
     if languages and languages[0] != languages[1]:
         return _explain_across(kind, a, b, p, cos, languages)
     parts = []
-    acts_a, acts_b = (a.actions if x.asked is None else x.asked for x in (a, b))  # not words of a title
     act_a, act_b = a.asked_action, b.asked_action
-    shared_dominant = [x for x in DOMINANT_ACTIONS if x in acts_a and x in acts_b]
-    if shared_dominant:
-        parts.append(f"same action: {_ACTION_WORDS[shared_dominant[0]]}")
-    elif act_a and act_a == act_b:
-        parts.append(f"same action: {_ACTION_WORDS.get(act_a, act_a)}")
+    same = _same_action(a, b)
+    if same:
+        parts.append(f"same action: {same}")
     elif act_a and act_b:
         parts.append(f"different action: {_ACTION_WORDS.get(act_a, act_a)} / {_ACTION_WORDS.get(act_b, act_b)}")
     ia, ib = a.instruments, b.instruments
@@ -44,12 +41,12 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
     elif a.families() & b.families():
         parts.append(f"same treaty family: {', '.join(sorted(a.families() & b.families()))} "
                      f"({', '.join(ia)} / {', '.join(ib)})")
-    groups = sorted(a.groups & b.groups)
+    groups = sorted(_groups(a) & _groups(b))
     if groups:
         parts.append(f"same group: {', '.join(groups)}")
     if a.numbers and b.numbers and not (a.numbers & b.numbers):
         parts.append("different numbers or dates")
-    if a.negated != b.negated:
+    if _negated(a) != _negated(b):
         parts.append("one is negated")
     if kind == "follows_up":
         parts.append("earlier cycle" + (", same recommending State" if same_recommender else ""))
@@ -61,13 +58,17 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
 def _explain_across(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float],
                     languages: tuple[str | None, str | None]) -> str:
     """A pair in two languages is scored on its cosines alone (the cross-lingual head), and the action,
-    negation and number rules read English, French and Spanish words: only what both texts name in
-    common is told, never a difference those rules could not see."""
+    negation and number rules do not read every language alike (Chinese gets none, Arabic and Russian
+    fewer words): only what both texts name in common is told, never a difference those rules could
+    not see."""
     parts = [f"across languages: {languages[0] or '?'} / {languages[1] or '?'}"]
+    same = _same_action(a, b)
+    if same:
+        parts.append(f"same action: {same}")
     shared = [i for i in a.instruments if i in b.instruments]
     if shared:
         parts.append(f"same instrument: {', '.join(shared)}")
-    groups = sorted(a.groups & b.groups)
+    groups = sorted(_groups(a) & _groups(b))
     if groups:
         parts.append(f"same group: {', '.join(groups)}")
     if kind == "follows_up":
@@ -75,3 +76,23 @@ def _explain_across(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, flo
     parts.append(f"similarity {cos[0]:.2f}/{cos[1]:.2f}")
     parts.append(f"P({'duplicate' if kind in ('duplicate', 'follows_up') else kind})={p:.2f}")
     return " · ".join(parts)
+
+
+def _same_action(a: Asks, b: Asks) -> str | None:
+    """The action both ask, in words: a dominant one both name (it names its own object), else the same
+    main action; None when they differ or one asks none. Words of an instrument's title are not asked."""
+    acts_a, acts_b = (x.actions if x.asked is None else x.asked for x in (a, b))
+    shared_dominant = [x for x in DOMINANT_ACTIONS if x in acts_a and x in acts_b]
+    if shared_dominant:
+        return _ACTION_WORDS[shared_dominant[0]]
+    act = a.asked_action
+    return _ACTION_WORDS.get(act, act) if act and act == b.asked_action else None
+
+
+def _groups(a: Asks) -> set[str]:
+    """The groups a person is told: Arabic and Russian ones too (``Asks.told_groups``)."""
+    return a.groups if a.told_groups is None else a.told_groups
+
+
+def _negated(a: Asks) -> bool:
+    return a.negated if a.told_negated is None else a.told_negated
