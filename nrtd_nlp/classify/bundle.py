@@ -122,6 +122,9 @@ def _write(model, centering: LanguageCentering, tmp: Path, manifest: dict) -> No
         if zs.calibrated_:
             meta["zero_shot"]["cal_coef"] = zs.cal_coef_.tolist()
             meta["zero_shot"]["cal_intercept"] = zs.cal_intercept_
+        if getattr(zs, "parent_of_", None) is not None:
+            meta["zero_shot"]["parent"] = {"task": zs.parent_task, "of": list(zs.parent_of_),
+                                           "fill": round(float(zs.parent_fill_), 6)}
     if model.kind == "supervised":
         arrays.update(model.emb_head_.to_arrays("emb"))
         meta.update({"text_weight": model.text_weight_, "text_languages": model.text_languages_,
@@ -177,6 +180,10 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
         if zs.calibrated_:
             zs.cal_coef_ = np.asarray(z["cal_coef"], np.float32)
             zs.cal_intercept_ = float(z["cal_intercept"])
+        zs.parent_of_ = None
+        par = z.get("parent")
+        if par:  # calibrated with the parent task's probabilities (an SDG target's goal)
+            zs.parent_task, zs.parent_of_, zs.parent_fill_ = par["task"], par["of"], float(par["fill"])
     if meta["kind"] == "zero-shot":
         return zs, centering, meta
     p = meta.get("params", {})

@@ -24,7 +24,8 @@ from ..embed.views import preferred_view
 from ..errors import InputError
 from ..ingest.records import text_hash
 from ..store.models import AuditEvent, EmbeddingCache, Recommendation, Review
-from .tags import SINGLE_LABEL, fit_zero_shot, local_dir
+from .tag_parent import derived_parent_rows, oof_parent_probabilities
+from .tags import SINGLE_LABEL, engine_probabilities, fit_zero_shot, local_dir
 
 
 # Per-task feature choices. Character n-grams help issues (+0.8 micro-F1, sessions 1-14 -> 15-16);
@@ -46,7 +47,7 @@ TASK_PARAMS = {
     "sdg_goal": {"text_blocks": (), "label_texts": {"weight": 0.3, "children": ("sdg_target",)}},
     # 169 targets and a few hundred annotated records: the label-text prototypes, calibrated on the
     # annotated records (P(right | cosine, gap to the best, rank)), rather than a head per target
-    "sdg_target": {"zero_shot": True},
+    "sdg_target": {"zero_shot": True, "parent": "sdg_goal"},
     "uhri_theme": {"text_blocks": ("word",)},
     "affected_group": {"text_blocks": ("word",)},
 }
@@ -118,14 +119,38 @@ def label_text_rows(engine, task: str, labels, ids: list[str], view, centering, 
     return texts, X, Y, float(spec.get("weight", 0.3))
 
 
+def parent_inputs(engine, parent: str, labels, view, centering, texts, lists, langs, parent_rows=None):
+    """What ``tag_parent`` needs to train the parent task as the product does: (ids, rows, X of the rows,
+    params, label-text rows). ``parent_rows`` (texts, label lists, languages) default to the parents of
+    the child labels."""
+    plabels = load_labels(parent, engine.settings.home)
+    rows = parent_rows or derived_parent_rows(labels, texts, lists, langs)
+    params = {k: v for k, v in TASK_PARAMS.get(parent, {}).items() if k not in ("label_texts", "zero_shot", "parent")}
+    X = centering.transform(view.take(vectors_for(engine, rows[0])), rows[2])
+    extra = label_text_rows(engine, parent, plabels, plabels.ids, view, centering,
+                            TASK_PARAMS.get(parent, {}).get("label_texts"))
+    return plabels.ids, rows, X, params, extra
+
+
 def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, training: dict,
-                         out: Path | None, view) -> dict:
-    """A zero-shot tagger (label-text prototypes) whose scores are calibrated on annotated records."""
+                         out: Path | None, view, parent: str | None = None, parent_rows=None) -> dict:
+    """A zero-shot tagger (label-text prototypes) whose scores are calibrated on annotated records; with a
+    ``parent`` task, on its out-of-fold probabilities too (``tag_parent``)."""
     model, centering, view = fit_zero_shot(engine, task, labels, view)
+    model.parent_task = parent
     X = centering.transform(view.take(V), langs)
-    model.calibrate(X, label_matrix(label_lists, labels.ids))
+    scores = None
+    if parent:
+        ids, rows, Xp, params, extra = parent_inputs(engine, parent, labels, view, centering, texts, label_lists,
+                                                     langs, parent_rows)
+        scores = (ids, oof_parent_probabilities(parent, ids, texts, X, langs, rows, Xp, params, extra))
+        training = {**training, "parent": {"task": parent, "records": len(rows[0]), "scores": "5-fold out of fold",
+                                           "source": "the file's annotations" if parent_rows else "the child labels"}}
+    model.calibrate(X, label_matrix(label_lists, labels.ids), parent=scores)
     digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()
     version = f"{labels.fingerprint()[:8]}.{digest[:8]}"
+    if parent:  # calibrated another way: another model
+        version += "." + hashlib.sha256(json.dumps(training["parent"], sort_keys=True).encode()).hexdigest()[:4]
     fit = {k: v for k, v in model.validation_.items()}
     manifest = {"name": f"{task}-zeroshot", "version": version, "embedder": view.model_id,
                 "engine_embedder": engine.embedder.model_id, "labels_fingerprint": labels.fingerprint(),
@@ -141,7 +166,7 @@ def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, 
 
 
 def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mask, training: dict,
-                  out: Path | None, progress=None, params: dict | None = None, gate=None) -> dict:
+                  out: Path | None, progress=None, params: dict | None = None, gate=None, parent_rows=None) -> dict:
     """Fit, then save the bundle; ``gate(model, ids)`` may refuse the new model before anything is written
     (it raises) or return figures for the manifest."""
     multilabel = task not in SINGLE_LABEL
@@ -149,7 +174,7 @@ def _fit_and_save(engine, task, labels, texts, label_lists, langs, V, *, val_mas
     view = preferred_view(engine.embedder, params.pop("view", None) or engine.settings.tag_view)
     if params.pop("zero_shot", False):
         return _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, training=training,
-                                    out=out, view=view)
+                                    out=out, view=view, parent=params.pop("parent", None), parent_rows=parent_rows)
     ids = [lid for lid in labels.ids if any(lid in ls for ls in label_lists)]
     if len(ids) < 2:
         raise InputError(f"{task}: the training data uses fewer than two labels", field="data")
@@ -209,11 +234,29 @@ def train_task(engine, task: str, path: Path, *, exclude: str | None = None, val
                 "random 15 %", "languages": sorted(set(langs)), "skipped_without_labels": data.skipped,
                 "unknown_annotations": dict(sorted(data.unknown.items(), key=lambda kv: -kv[1])[:20])}
     res = _fit_and_save(engine, task, labels, texts, lists, langs, V, val_mask=val_mask, training=training,
-                        out=out, progress=progress, params=params)
+                        out=out, progress=progress, params=params,
+                        parent_rows=_file_parent_rows(engine, task, path, drop, languages, column, fmt))
     with engine.db.session() as s:
         s.add(AuditEvent(who=actor, action="train", entity="model", entity_id=res["model"],
                          after={k: v for k, v in res.items() if k != "validation"}))
     return res
+
+
+def _file_parent_rows(engine, task: str, path: Path, drop, languages, column, fmt):
+    """The parent task's own annotations in the training file (UHRI's SDG goals, 424 records where 147 have
+    targets), minus the excluded records; None when the task has no parent or the file none of its labels."""
+    parent = TASK_PARAMS.get(task, {}).get("parent")
+    if not parent or column:
+        return None
+    try:
+        d = load_annotated(path, parent, load_labels(parent, engine.settings.home), languages=languages, fmt=fmt)
+    except InputError:
+        return None
+    keep = [i for i, r in enumerate(d.records) if not drop(r)]
+    if not keep:
+        return None
+    texts = [d.texts[i] for i in keep]
+    return texts, [d.labels[i] for i in keep], _detect(engine, texts, [d.languages[i] for i in keep])
 
 
 def reviewed_examples(engine, task: str) -> tuple[list[str], list[list[str]], list[str], list[int]]:
@@ -251,9 +294,7 @@ def _previous_model_gate(engine, task: str, texts, lists, langs, V, val_mask, *,
             seen.add(text_hash(texts[i]))
             rows.append(int(i))
     vt, vl, vg = [texts[i] for i in rows], [lists[i] for i in rows], [langs[i] for i in rows]
-    Xv = lt.view.take(V[rows])
-    Xv = lt.centering.transform(Xv, vg) if lt.centering.fitted else Xv
-    P = lt.model.predict_proba(vt, Xv, vg)
+    P = engine_probabilities(engine, lt, vt, V[rows], vg)
     old_ids = list(lt.model.label_ids)
 
     def gate(model, ids):
@@ -348,9 +389,7 @@ def evaluate_task(engine, task: str, path: Path, *, only: str | None = None, lan
         raise InputError(f"--only {only} selects no record", field="only")
     texts = [data.texts[i] for i in keep]
     langs = _detect(engine, texts, [data.languages[i] for i in keep])
-    V = lt.view.take(vectors_for(engine, texts, progress))
-    X = lt.centering.transform(V, langs) if lt.centering.fitted else V
-    P = lt.model.predict_proba(texts, X, langs)
+    P = engine_probabilities(engine, lt, texts, vectors_for(engine, texts, progress), langs)
     D = lt.model.decide(P, langs)
     if lt.model.multilabel:
         D[np.arange(len(P)), P.argmax(1)] = True  # the best label is always asserted, as in training

@@ -24,8 +24,9 @@ from ..classify.labels import LabelSet, available_tasks, load_labels
 from ..classify.reference import reference_centering
 from ..classify.zeroshot import ZeroShotTagger
 from ..embed.views import EmbeddingView, preferred_view, view_for
-from ..errors import InputError, NotFound
+from ..errors import InputError, NotFound, NrtdError
 from ..store.models import ModelRun, Recommendation, Review, Suggestion, utcnow
+from .tag_parent import parent_scores
 
 DEFAULT_TASKS = ("sdg_goal", "sdg_target", "upr_issue", "uhri_theme", "affected_group", "action_category")
 SINGLE_LABEL = {"action_category"}
@@ -178,13 +179,39 @@ def _check_tasks(models: TagModels, tasks: list[str] | None) -> list[str]:
     return list(dict.fromkeys(tasks))
 
 
-def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
-            top_k: int = 3) -> list[dict]:
-    """Per text: {tags: [{id, name, score, asserted}], abstain}. ``vectors`` are raw embeddings in
-    the tagger's view (``lt.view.take`` of the engine's vectors, or ``lt.view.encode``)."""
+def parent_tagger(engine, lt: LoadedTagger) -> LoadedTagger | None:
+    """The tagger whose probabilities ``lt``'s calibration reads (an SDG target's goal tagger), or None."""
+    if getattr(lt.model, "parent_of_", None) is None:
+        return None
+    try:
+        return engine.taggers.get(lt.model.parent_task)
+    except NrtdError:  # the parent task is gone: its calibration input takes its mean value
+        return None
+
+
+def probabilities(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
+                  parent=None) -> np.ndarray:
+    """``lt``'s probabilities for raw embeddings in its view; ``parent``: ``tag_parent.parent_scores``."""
     X = lt.centering.transform(vectors, languages) if lt.centering.fitted else vectors
+    if parent is not None:
+        return lt.model.predict_proba(texts, X, languages, parent=parent)
+    return lt.model.predict_proba(texts, X, languages)
+
+
+def engine_probabilities(engine, lt: LoadedTagger, texts: list[str], raw: np.ndarray, languages: list[str]):
+    """``lt``'s probabilities from the engine's whole vectors ``raw``, its parent's included."""
+    plt = parent_tagger(engine, lt)
+    parent = parent_scores(lt, plt, texts, plt.view.take(raw), languages) if plt else None
+    return probabilities(lt, texts, lt.view.take(raw), languages, parent)
+
+
+def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
+            top_k: int = 3, parent=None) -> list[dict]:
+    """Per text: {tags: [{id, name, score, asserted}], abstain}. ``vectors`` are raw embeddings in
+    the tagger's view (``lt.view.take`` of the engine's vectors, or ``lt.view.encode``); ``parent``: the
+    parent task's scores when ``lt`` reads them (``tag_parent.parent_scores``)."""
     model = lt.model
-    P = model.predict_proba(texts, X, languages)
+    P = probabilities(lt, texts, vectors, languages, parent)
     D = model.decide(P, languages)
     out = []
     for i, lang in enumerate(languages):
@@ -232,10 +259,12 @@ def tag_validated(engine, texts: list[str], langs: list[str], tasks: list[str], 
                   vectors: np.ndarray | None = None) -> list[dict]:
     """Tags for checked input (``check_tag_request``); languages already known."""
     loaded = [engine.taggers.get(t) for t in tasks]
-    V = view_vectors(engine, loaded, texts, vectors)
+    parents = [parent_tagger(engine, lt) for lt in loaded]
+    V = view_vectors(engine, loaded + [p for p in parents if p is not None], texts, vectors)
     results = [{"language": lang, "tags": {}} for lang in langs]
-    for task, lt in zip(tasks, loaded):
-        for r, p in zip(results, predict(lt, texts, V[lt.view.model_id], langs, top_k)):
+    for task, lt, plt in zip(tasks, loaded, parents):
+        par = parent_scores(lt, plt, texts, V[plt.view.model_id], langs) if plt is not None else None
+        for r, p in zip(results, predict(lt, texts, V[lt.view.model_id], langs, top_k, par)):
             r["tags"][task] = {**p, "model": lt.agent, "calibrated": lt.calibrated}
     return results
 
@@ -299,6 +328,7 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
                 meta[rid] = (text, lang)
     counts = {t: 0 for t in tasks}
     loaded = {t: models.get(t) for t in tasks}
+    parents = {t: parent_tagger(engine, lt) for t, lt in loaded.items()}
     total = len(ids)
     with engine.db.session() as s:
         runs = {}
@@ -319,7 +349,9 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
                 drop = [x for x in old if x not in reviewed]
                 for j in range(0, len(drop), 900):
                     s.execute(delete(Suggestion).where(Suggestion.id.in_(drop[j:j + 900])))
-                for rid, p in zip(chunk, predict(lt, texts, lt.view.take(V), langs, top_k)):
+                plt = parents[t]
+                par = parent_scores(lt, plt, texts, plt.view.take(V), langs) if plt is not None else None
+                for rid, p in zip(chunk, predict(lt, texts, lt.view.take(V), langs, top_k, par)):
                     for tag in p["tags"]:
                         s.add(Suggestion(rec_id=rid, task=t, value=tag["id"], score=tag["score"], agent=lt.agent,
                                          asserted=bool(tag["asserted"]),
