@@ -175,3 +175,69 @@ def test_arabic_russian_words_change_no_scored_feature():
                                                                            len(a.intents ^ b.intents)]
         assert got == expected, (ta, tb)
         assert b.asked and b.action is None and b.actions == []  # told, scored as no action
+
+
+# Arabic and Russian instrument names (instruments.csv ``patterns_ar`` / ``patterns_ru``): read by the scorer's
+# instrument features, as the English, French, Spanish and Portuguese names are
+@pytest.mark.parametrize("text, instruments", [
+    ("ратифицировать Факультативный протокол к Конвенции против пыток", ["OP-CAT"]),
+    ("присоединиться к Конвенции против пыток и других жестоких, бесчеловечных или унижающих достоинство видов "
+     "обращения и наказания", ["CAT"]),
+    ("التصديق على البروتوكول الاختياري لاتفاقية مناهضة التعذيب", ["OP-CAT"]),
+    ("الانضمام إلى اتفاقية مناهضة التعذيب وبروتوكولها الاختياري", ["CAT", "OP-CAT"]),  # "and its Optional Protocol"
+    ("ратифицировать МПГПП и Факультативные протоколы к нему", ["ICCPR", "ICCPR-OP1", "ICCPR-OP2"]),
+    ("التصديق على العهد الدولي الخاص بالحقوق المدنية والسياسية وبروتوكوليه الاختياريين",
+     ["ICCPR", "ICCPR-OP1", "ICCPR-OP2"]),
+    ("التصديق على اتفاقية منظمة العمل الدولية رقم ١٦٩", ["ILO-169"]),  # Arabic-Indic digits
+    ("ратифицировать Конвенцию МОТ № 138 о минимальном возрасте и Конвенцию МОТ № 182", ["ILO-138", "ILO-182"]),
+    ("ратифицировать Римский статут Международного уголовного суда", ["ROME"]),
+    ("присоединиться к Конвенции о статусе беженцев 1951 года", ["REFUGEE-1951"]),
+    ("وفقاً لمبادئ باريس", ["PARIS-PRINCIPLES"]),
+])
+def test_instruments_named_in_arabic_and_russian(text, instruments):
+    assert parse(text).instruments == instruments
+
+
+def test_arabic_and_russian_titles_tell_no_action():
+    """Words of an instrument's title ask nothing: CEDAW's "القضاء على" / "ликвидации" is no "combat"."""
+    for text in ("الانضمام إلى اتفاقية القضاء على جميع أشكال التمييز ضد المرأة",
+                 "присоединиться к Конвенции о ликвидации всех форм дискриминации в отношении женщин"):
+        a = parse(text)
+        assert a.instruments == ["CEDAW"] and a.asked == ["ratify"], (text, a.asked)
+        assert a.actions == []  # the scorer's action feature reads no Arabic or Russian word, as trained
+
+
+def test_arabic_russian_names_leave_other_languages_as_they_were():
+    """Every Arabic or Russian name holds an Arabic or Cyrillic letter in the literal text all its matches contain,
+    so no Latin-script text matches one; and English pair features are those computed before the names were added."""
+    import csv
+    import re
+    from importlib.resources import files
+
+    from nrtd_nlp.link.asks import _literal_anchor
+    from nrtd_nlp.link.features import instrument_differ, symbolic_features
+
+    with (files("nrtd_nlp") / "corpora" / "instruments" / "instruments.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    names = [p for r in rows for c in ("patterns_ar", "patterns_ru") for p in r[c].split("|") if p]
+    assert len(names) > 2 * len(rows)
+    assert all(re.search(r"[\u0600-\u06ff\u0400-\u04ff]", _literal_anchor(p) or "") for p in names)
+    cases = [
+        ("Ratify the Optional Protocol to the Convention against Torture and establish a national preventive "
+         "mechanism", "Consider ratifying the Convention against Torture and its Optional Protocol",
+         [1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.5, 4 / 9, 1.0, 0.0, 0.0, 2 / 3, 0.5, 1.0, 1.0, 1]),
+        ("Ratify the ICCPR, the ICESCR, the CAT and the CERD", "Ratify the CAT and ICERD",
+         [1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.5, 1 / 3, 0.0, 0.0, 0.0, 0.5, 1.0, 2.0, 1.0, 0]),
+    ]
+    for ta, tb, expected in cases:
+        a, b = parse(ta), parse(tb)
+        got = symbolic_features(a, b, len(ta.split()), len(tb.split())) + [instrument_differ(a, b),
+                                                                           len(a.intents ^ b.intents)]
+        assert got == pytest.approx(expected), (ta, tb)
+
+
+def test_literal_anchor_skips_a_count():
+    from nrtd_nlp.link.asks import _literal_anchor
+
+    assert _literal_anchor(r"\S{0,3}اتفاقية حقوق الطفل") == "اتفاقية حقوق الطفل"  # not "0,3}اتفاقية …"
+    assert _literal_anchor(r"x{2}abcd") == "abcd"
