@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from nrtd_nlp.errors import Conflict
 from nrtd_nlp.store.models import Cluster, ClusterMember
+from tests.test_cli_edges import cli_env  # noqa: F401
 from tests.test_clusters import EXTRA, SMALL, _memberships, clustered, demo_engine, demo_store  # noqa: F401,F811
 
 
@@ -85,6 +86,67 @@ def test_concurrent_moves_of_one_record_one_conflict(clustered, monkeypatch):
     assert not _records_in_two_clusters(clustered)
     assert [c["id"] for c in svc.cluster_of(clustered, rec)] == [outcomes[-1]]
     assert svc.get_cluster(clustered, x)["size"] + svc.get_cluster(clustered, y)["size"] == before + 1
+
+
+def test_concurrent_moves_that_name_where_they_saw_the_record_one_conflict(clustered, monkeypatch):
+    """Two people move one record from the cluster they both saw it in: the second is told, not silently
+    applied on top of the first (the API's ``from_cluster``, the CLI's ``--from``)."""
+    from nrtd_nlp.services import clusters as svc
+
+    rows, _ = svc.list_clusters(clustered)
+    home, x, y = rows[0]["id"], rows[1]["id"], rows[2]["id"]
+    rec = next(iter(_memberships(clustered)[home]))
+    _slow(monkeypatch, svc, "_audit", 0.2)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def move(target: str) -> None:
+        barrier.wait()
+        try:
+            svc.move_member(clustered, rec, target, "bo", expected_from=home)
+            outcomes.append(target)
+        except Conflict as e:
+            outcomes.append(("conflict", e.field))
+
+    threads = [threading.Thread(target=move, args=(t,)) for t in (x, y)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    won = [o for o in outcomes if isinstance(o, str)]
+    assert len(won) == 1 and ("conflict", "from_cluster") in outcomes
+    assert [c["id"] for c in svc.cluster_of(clustered, rec)] == won
+    with pytest.raises(Conflict, match="no longer in cluster"):  # a stale page, later
+        svc.move_member(clustered, rec, home, "cy", expected_from=home)
+
+
+def test_move_from_cluster_over_the_api_and_the_cli(clustered, cli_env):
+    from fastapi.testclient import TestClient
+
+    from nrtd_nlp.api.deps import get_engine
+    from nrtd_nlp.api.main import create_app
+    from nrtd_nlp.services import clusters as svc
+    from tests.conftest import act_as
+
+    rows, _ = svc.list_clusters(clustered)
+    home, x = rows[0]["id"], rows[1]["id"]
+    rec = sorted(_memberships(clustered)[home])[0]
+    app = create_app()
+    app.dependency_overrides[get_engine] = lambda: clustered
+    act_as(app, "reviewer", "ana")
+    with TestClient(app) as c:
+        r = c.post(f"/v1/clusters/{x}/members", json={"rec_id": rec, "from_cluster": x})
+        assert r.status_code == 409 and "from_cluster" in r.text
+        r = c.post(f"/v1/clusters/{x}/members", json={"rec_id": rec, "from_cluster": home})
+        assert r.status_code == 200, r.text
+        assert r.json()["from"] == [home]
+    from typer.testing import CliRunner
+
+    from nrtd_nlp.cli import app as cli
+
+    r = CliRunner().invoke(cli, ["cluster", "move", str(rec), home, "--who", "cy", "--from", home])
+    assert r.exit_code == 2 and f"no longer in cluster {home}" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["cluster", "move", str(rec), home, "--who", "cy", "--from", x])
+    assert r.exit_code == 0 and f"{x} -> {home}" in r.output
 
 
 def test_decisions_around_a_runs_commit_are_kept(clustered, monkeypatch):

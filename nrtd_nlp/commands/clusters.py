@@ -132,11 +132,13 @@ def register(app: typer.Typer) -> None:
 
     @cluster_app.command("move")
     @guarded
-    def move(rec_id: int, to_cluster: str, who: str = typer.Option(..., help="who decides (audited)")):
+    def move(rec_id: int, to_cluster: str, who: str = typer.Option(..., help="who decides (audited)"),
+             from_cluster: Optional[str] = typer.Option(None, "--from", help="the cluster you saw it in (\"\" for "
+                                                        "none): refused if it has moved since")):
         """Move a recommendation into another cluster (pins the target)."""
         from ..services.clusters import move_member
 
-        r = move_member(_engine(), rec_id, to_cluster, who)
+        r = move_member(_engine(), rec_id, to_cluster, who, expected_from=from_cluster)
         typer.echo(f"#{rec_id}: {', '.join(r['from']) or 'no cluster'} -> {r['to']}")
 
     @app.command("job")

@@ -318,14 +318,17 @@ def _sub_labels(X: np.ndarray, k: int | None) -> np.ndarray:
     return KMeans(int(k), n_init=4, random_state=0).fit_predict(Z)
 
 
-def move_member(engine: Engine, rec_id: int, to_cluster_id: str, who: str) -> dict:
+def move_member(engine: Engine, rec_id: int, to_cluster_id: str, who: str, *, expected_from: str | None = None) -> dict:
     """Put a recommendation in another cluster (by a person: the target is pinned)."""
-    return move_members(engine, [rec_id], to_cluster_id, who)[0]
+    return move_members(engine, [rec_id], to_cluster_id, who, expected_from=expected_from)[0]
 
 
-def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: str) -> list[dict]:
+def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: str, *,
+                 expected_from: str | None = None) -> list[dict]:
     """Move several recommendations into one cluster: all of them in one transaction, or none (an unknown
-    recommendation, or one already there, leaves every membership as it was)."""
+    recommendation, or one already there, leaves every membership as it was). ``expected_from``: the cluster
+    the person saw them in ("" for none); a record no longer there is a 409, so of two people moving one
+    record at once the second is told instead of silently undoing the first's move."""
     who = _who(who)
     out = []
     rec_ids = list(dict.fromkeys(rec_ids))
@@ -341,6 +344,10 @@ def move_members(engine: Engine, rec_ids: list[int], to_cluster_id: str, who: st
                                 .execution_options(populate_existing=True)).scalars().all()
             if any(m.cluster_id == target.id for m in current):
                 raise Conflict(f"recommendation {rec_id} is already in cluster {target.id}", field="rec_id")
+            now = sorted(m.cluster_id for m in current)
+            if expected_from is not None and (expected_from not in now if expected_from else now):
+                raise Conflict(f"recommendation {rec_id} is no longer in cluster {expected_from or '(none)'} but in "
+                               f"{', '.join(now) or 'no cluster'}; reload it and move again", field="from_cluster")
             before = {"clusters": [m.cluster_id for m in current]}
             for m in current:
                 s.delete(m)

@@ -39,6 +39,8 @@ class Split(Body):
 
 class Move(Body):
     rec_id: DbId
+    from_cluster: Optional[str] = Field(None, max_length=64, description="the cluster the person saw the record in "
+                                        "(\"\" for none): 409 if it has moved since")
 
 
 @router.get("/clusters")
@@ -91,4 +93,4 @@ def split(cluster_id: str, body: Split = Split(), engine=Depends(get_engine),
 @router.post("/clusters/{cluster_id}/members")
 def move(cluster_id: str, body: Move, engine=Depends(get_engine), principal=Depends(get_principal)) -> dict:
     """Move a recommendation into this cluster (out of any other)."""
-    return move_member(engine, body.rec_id, cluster_id, principal.name)
+    return move_member(engine, body.rec_id, cluster_id, principal.name, expected_from=body.from_cluster)
