@@ -89,3 +89,42 @@ def test_out_of_fold_goal_scores_never_come_from_a_model_that_saw_the_text():
                                  {"text_blocks": ()}, None)
     right = np.mean([P[i].argmax() == i % 3 for i in range(60)])
     assert P.shape == (60, 3) and right < 0.6
+
+
+def _targets_csv(path, n_targets: int, per: int):
+    """A generic annotated file: each target's own English text, reworded ``per`` times, labelled with it."""
+    import csv
+
+    labels = load_labels("sdg_target")
+    picked = [lab for lab in labels.labels if lab.parent in {"1", "3", "4", "5", "16"}][:n_targets]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "targets"])
+        for lab in picked:
+            for k, lead in enumerate(["", "Ensure that ", "Take measures so that ", "Continue efforts: ",
+                                      "Redouble efforts so that "][:per]):
+                w.writerow([f"{lead}{lab.name()}", lab.id])
+    return path
+
+
+def test_train_sdg_target_learns_from_the_goal_and_tags_with_it(engine, tmp_path):
+    from nrtd_nlp.services.tag_training import train_task
+    from nrtd_nlp.services.tags import tag_texts
+
+    res = train_task(engine, "sdg_target", _targets_csv(tmp_path / "t.csv", 16, 5), column="targets")
+    lt = engine.taggers.get("sdg_target")
+    assert lt.agent == res["model"] and lt.model.parent_task == "sdg_goal" and lt.model.parent_of_ is not None
+    assert lt.manifest["training"]["parent"] == {"task": "sdg_goal", "records": 80, "scores": "5-fold out of fold",
+                                                 "source": "the child labels"}
+    assert res["model"].count(".") == 2  # the goal input is part of the version
+    out = tag_texts(engine, ["Ensure that all children are registered at birth"], tasks=["sdg_target"])
+    assert out[0]["tags"]["sdg_target"]["model"] == res["model"]
+
+
+def test_too_few_records_for_goal_folds_calibrate_on_the_prototypes_alone(engine, tmp_path):
+    from nrtd_nlp.services.tag_training import train_task
+
+    res = train_task(engine, "sdg_target", _targets_csv(tmp_path / "t.csv", 6, 4), column="targets")
+    lt = engine.taggers.get("sdg_target")
+    assert lt.model.parent_of_ is None and "parent_skipped" in lt.manifest["training"]
+    assert res["model"].count(".") == 1

@@ -143,13 +143,16 @@ def _calibrate_zero_shot(engine, task, labels, texts, label_lists, langs, V, *, 
     if parent:
         ids, rows, Xp, params, extra = parent_inputs(engine, parent, labels, view, centering, texts, label_lists,
                                                      langs, parent_rows)
-        scores = (ids, oof_parent_probabilities(parent, ids, texts, X, langs, rows, Xp, params, extra))
-        training = {**training, "parent": {"task": parent, "records": len(rows[0]), "scores": "5-fold out of fold",
-                                           "source": "the file's annotations" if parent_rows else "the child labels"}}
+        try:
+            scores = (ids, oof_parent_probabilities(parent, ids, texts, X, langs, rows, Xp, params, extra))
+            training = {**training, "parent": {"task": parent, "records": len(rows[0]), "scores": "5-fold out of fold",
+                                               "source": "the file's annotations" if parent_rows else "the child labels"}}
+        except InputError as e:  # too few records to train the parent in folds: calibrated on the prototypes alone
+            training = {**training, "parent_skipped": f"{parent}: {e}"}
     model.calibrate(X, label_matrix(label_lists, labels.ids), parent=scores)
     digest = training.get("sha256") or hashlib.sha256("\n".join(texts).encode()).hexdigest()
     version = f"{labels.fingerprint()[:8]}.{digest[:8]}"
-    if parent:  # calibrated another way: another model
+    if scores is not None:  # calibrated another way: another model
         version += "." + hashlib.sha256(json.dumps(training["parent"], sort_keys=True).encode()).hexdigest()[:4]
     fit = {k: v for k, v in model.validation_.items()}
     manifest = {"name": f"{task}-zeroshot", "version": version, "embedder": view.model_id,
