@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_text_chars: int = 20_000
     max_upload_bytes: int = 100 * 1024 * 1024
     threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")
+    ui_language: str = Field(default="en", description="the review pages' language when neither ?lang=, its "
+                             "cookie nor the browser's Accept-Language names one we have (en, es, fr)")
 
     @property
     def db_url(self) -> str:

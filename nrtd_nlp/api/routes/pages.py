@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.resources import files
 from types import SimpleNamespace
 from typing import Optional
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ...errors import NrtdError
 from ...services import auth
 from ...services import reviews as rsvc
+from ...web import i18n
 from ..deps import get_engine, is_read
 from ..schemas import MAX_INT, DbId
 
@@ -43,11 +45,32 @@ def _secret(engine) -> bytes:
     return engine._nrtd_secret
 
 
+def _ui_language(request: Request) -> tuple[str, bool]:
+    """The page's language and whether ``?lang=`` chose it (then a cookie keeps it for the next pages)."""
+    engine = getattr(request.app.state, "engine", None)
+    default = getattr(getattr(engine, "settings", None), "ui_language", None)
+    asked = i18n.supported(request.query_params.get("lang"))
+    lang = i18n.choose(asked, request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"), default)
+    return lang, asked is not None
+
+
+def _switch_links(request: Request) -> dict[str, str]:
+    """This page in each language: same path and query, ``lang`` replaced (relative, so no host is echoed)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    path = quote(request.url.path)
+    return {code: path + "?" + urlencode([*params, ("lang", code)]) for code in i18n.languages()}
+
+
 def render(name: str, request: Request, status: int = 200, **ctx) -> HTMLResponse:
-    html = _env.get_template(name).render(request=request, **ctx)
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP,
+    lang, asked = _ui_language(request)
+    html = _env.get_template(name).render(request=request, **i18n.page_context(lang, _switch_links(request)), **ctx)
+    resp = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP,
                                                            "X-Content-Type-Options": "nosniff",
-                                                           "Cache-Control": "no-store"})
+                                                           "Cache-Control": "no-store", "Content-Language": lang})
+    if asked:
+        resp.set_cookie(i18n.COOKIE, lang, httponly=True, samesite="lax", path="/ui", max_age=365 * 86400,
+                        secure=request.url.scheme == "https")
+    return resp
 
 
 def page_require(role: str, write: Optional[str] = None):

@@ -6,6 +6,18 @@
   var csrf = meta ? meta.content : "";
   var status = document.getElementById("status");
   var UNDO = "nrtd-undo";
+  var messages = readMessages();
+
+  // The page's language: the server puts this page's catalogue (English text -> translation) in a JSON data
+  // block (not executed, so the Content-Security-Policy allows it); a missing text shows in English.
+  function readMessages() {
+    var el = document.getElementById("i18n");
+    try { return el ? JSON.parse(el.textContent) || {} : {}; } catch (e) { return {}; }
+  }
+  function tr(key, vars) {
+    var s = Object.prototype.hasOwnProperty.call(messages, key) ? String(messages[key]) : String(key);
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return vars && k in vars ? String(vars[k]) : m; });
+  }
 
   function say(msg, bad) {
     if (!status) return;
@@ -27,7 +39,7 @@
   }
   function problem(res) {
     var d = res.body && res.body.detail;
-    return (d && d.message) ? d.message : ("request failed (" + res.status + ")");
+    return (d && d.message) ? d.message : tr("request failed ({status})", {status: res.status});
   }
 
   var slots = Array.prototype.slice.call(document.querySelectorAll("tr.slot"));
@@ -36,7 +48,9 @@
   function setState(row, review) {
     row.dataset.review = review ? review.id : "";
     row.dataset.state = review ? review.decision : "pending";
-    row.querySelector(".decision").textContent = review ? (review.decision + " by " + review.reviewer) : "pending";
+    row.querySelector(".decision").textContent = review
+      ? tr("{decision} by {reviewer}", {decision: tr(review.decision), reviewer: review.reviewer})
+      : tr("pending");
     Array.prototype.forEach.call(row.querySelectorAll("button[name=act]"), function (b) {
       var p = b.value.split(" ");
       b.value = p[0] + " " + p[1] + " " + (review ? review.id : "");
@@ -64,7 +78,8 @@
       if (!res.ok) { say(problem(res), true); return; }
       setState(row, res.body.review);
       pushUndo([res.body.review.id]);
-      say(res.body.review.decision + ": " + res.body.review.task + " " + res.body.review.value);
+      var r = res.body.review;
+      say(tr("{decision}: {task} {value}", {decision: tr(r.decision), task: tr(r.task), value: r.value}));
       if (slots.indexOf(row) === cur) focus(cur + 1);
     });
   }
@@ -73,9 +88,9 @@
     fd.append("review_ids", ids.join(","));
     return post("/ui/revert", fd).then(function (res) {
       if (!res.ok) { say(problem(res), true); return false; }
-      if (ids.length > 1 || !row) { say("undone " + ids.length + " decisions"); location.reload(); return true; }
+      if (ids.length > 1 || !row) { say(tr("undone {n} decisions", {n: ids.length})); location.reload(); return true; }
       setState(row, res.body.current);
-      say("undone");
+      say(tr("undone"));
       return true;
     });
   }
@@ -99,8 +114,8 @@
       post(f.action, new FormData(f)).then(function (res) {
         if (!res.ok) { say(problem(res), true); return; }
         if (res.body.review_ids.length) pushUndo(res.body.review_ids);
-        sessionStorage.setItem("nrtd-flash", "accepted " + res.body.decided + " suggestions; " +
-                               res.body.skipped_decided + " already decided were kept");
+        sessionStorage.setItem("nrtd-flash", tr("accepted {n} suggestions; {kept} already decided were kept",
+                                                 {n: res.body.decided, kept: res.body.skipped_decided}));
         location.reload();
       });
     }
@@ -118,7 +133,7 @@
       ev.preventDefault();
     } else if (ev.key === "u") {
       var ids = popUndo();
-      if (!ids) { say("nothing to undo"); return; }
+      if (!ids) { say(tr("nothing to undo")); return; }
       undo(ids, ids.length === 1 ? rowByReview(ids[0]) : null).then(function (ok) { if (!ok) pushUndo(ids); });
       ev.preventDefault();
     }
