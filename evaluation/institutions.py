@@ -142,7 +142,7 @@ def main() -> None:
     texts = [t for t, _ in gold_rows]
     gold = [g for _, g in gold_rows]
     items = read_mandates(default_mandates_path())
-    mandates = [Mandate(x["key"], x["name"], x["names"], tuple(x["themes"]), tuple(x["keywords"])) for x in items]
+    mandates = [Mandate.from_dict(x) for x in items]
     keys = [m.key for m in mandates]
     assert all(k in keys for g in gold for k in g), "gold uses an institution missing from the mandate file"
     protos = [m.prototypes(_theme_names()) for m in mandates]

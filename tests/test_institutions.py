@@ -233,6 +233,11 @@ def test_api(client, engine):
     assert c.post("/v1/institutions", json={"keywords": ["youth"]}).status_code == 422
     r = c.post("/v1/institutions", json={"name": "Ministry of Youth", "keywords": ["youth"], "themes": ["SDG 4"]})
     assert r.status_code == 201 and r.json()["key"] == "ministry_of_youth" and r.json()["status"] == "created"
+    r = c.post("/v1/institutions", json={"name": "Ministry of Sport", "keywords": ["sport"],
+                                         "keywords_by_language": {"es": ["deporte"]}})
+    assert r.status_code == 201
+    got = [x for x in c.get("/v1/institutions").json()["data"] if x["key"] == "ministry_of_sport"][0]
+    assert got["keywords"] == ["sport", "deporte"] and got["keywords_by_language"] == {"en": ["sport"], "es": ["deporte"]}
     with engine.db.session() as s:
         who = s.scalars(select(AuditEvent.who).where(AuditEvent.action == "institution.assign")).all()
     assert who == ["rita"]

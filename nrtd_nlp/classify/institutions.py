@@ -33,30 +33,63 @@ from dataclasses import dataclass, field
 import numpy as np
 
 VERSION = "1"
+N_PROTOTYPE_KEYWORDS = 30  # keywords spelled out in a prototype text (the first ones of the file)
+# languages whose name prototype carries that language's keywords. Measured (evaluation/institutions.py --uhri):
+# es/fr keywords raise es/fr agreement with English; adding ar/ru/zh (few keywords, Russian ones stems) lowered the
+# ru and zh agreement, so their names stay alone
+ENRICH_LANGS = frozenset({"es", "fr", "pt"})
 _CJK_OR_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
 class Mandate:
-    """One institution as the suggester sees it. ``key`` is stable; suggestions carry it."""
+    """One institution as the suggester sees it. ``key`` is stable; suggestions carry it.
+
+    ``keywords`` holds every keyword of every language, for matching (a French text can quote an English
+    acronym). ``keywords_by_language`` (language -> keywords; "en" for the English ones), when the mandate
+    file has per-language keyword columns, says which keyword belongs to which prototype text; without it
+    (old files) the English description takes the ASCII keywords.
+    """
 
     key: str
     name: str
     names: dict = field(default_factory=dict)  # language -> name
     themes: tuple = ()
     keywords: tuple = ()
+    keywords_by_language: dict = field(default_factory=dict)  # language -> tuple of keywords
 
-    def prototypes(self, theme_names: dict | None = None) -> list[tuple[str, str]]:
-        """(text, language) pairs to embed: an English description, and each name in its language."""
+    @classmethod
+    def from_dict(cls, x: dict) -> "Mandate":
+        """From a stored or read institution (``services.institutions.read_mandates`` / ``list_institutions``)."""
+        by_lang = {lang: tuple(ks) for lang, ks in (x.get("keywords_by_language") or {}).items() if ks}
+        return cls(x["key"], x["name"], dict(x.get("names") or {}), tuple(x.get("themes") or ()),
+                   tuple(x.get("keywords") or ()), by_lang)
+
+    def english_keywords(self) -> list[str]:
+        """The keywords spelled out in the English description: the English column when the file has
+        per-language columns, else the ASCII ones (old files mix languages in one column)."""
+        if self.keywords_by_language:
+            return list(self.keywords_by_language.get("en", ()))
+        return [k for k in self.keywords if k.isascii()]
+
+    def prototypes(self, theme_names: dict | None = None, *, name_keywords=None) -> list[tuple[str, str]]:
+        """(text, language) pairs to embed: an English description, and each name in its language, followed by
+        that language's keywords for the languages in ``name_keywords`` (default ``ENRICH_LANGS``), e.g.
+        "Ministerio de Salud. salud, mortalidad materna"."""
+        name_keywords = ENRICH_LANGS if name_keywords is None else name_keywords
         themes = [(theme_names or {}).get(t, t) for t in self.themes]
-        latin = [k.rstrip("*") for k in self.keywords if k.isascii()][:30]
+        latin = [k.rstrip("*") for k in self.english_keywords()][:N_PROTOTYPE_KEYWORDS]
         desc = self.name
         if themes:
             desc += ". Responsible for: " + ", ".join(themes)
         if latin:
             desc += ". " + ", ".join(latin)
         out = [(desc, "en")]
-        out += [(n, lang) for lang, n in sorted(self.names.items()) if n and n != self.name]
+        for lang, n in sorted(self.names.items()):
+            if not n or n == self.name:
+                continue
+            kws = [k.rstrip("*") for k in self.keywords_by_language.get(lang, ())][:N_PROTOTYPE_KEYWORDS]
+            out.append((f"{n}. {', '.join(kws)}" if lang in name_keywords and kws else n, lang))
         return out
 
 

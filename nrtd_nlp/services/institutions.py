@@ -36,6 +36,7 @@ from .context import Engine
 
 TASK = "institution"
 LANGS = ("es", "fr", "ar", "ru", "zh", "pt")
+KEYWORD_LANGS = ("es", "fr", "pt", "ar", "ru", "zh")  # columns keywords_es …; `keywords` is English (or neutral)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
 
@@ -49,6 +50,28 @@ def _split(v) -> list[str]:
     if isinstance(v, (list, tuple)):
         return [str(x).strip() for x in v if str(x).strip()]
     return [x.strip() for x in str(v or "").split("|") if x.strip()]
+
+
+def _unique(xs) -> list[str]:
+    return list(dict.fromkeys(xs))
+
+
+def _keywords(item: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """(every keyword, for matching; language -> keywords, or {} when the row has no per-language keywords).
+
+    ``keywords`` is English (or language-neutral, HIV); ``keywords_es`` … (file columns, or a
+    ``keywords_by_language`` dict) the others. An old file mixes languages in ``keywords``: it gives {} here
+    and keeps its stored shape (no ``keywords_by_language``), so loading it again changes nothing."""
+    given = item.get("keywords_by_language") or {}
+    if not isinstance(given, dict):
+        raise InputError("keywords_by_language must map a language to keywords", field="keywords_by_language")
+    en = _unique(_split(item.get("keywords")) or _split(given.get("en")))
+    other = {lang: _unique(_split(item.get(f"keywords_{lang}") or given.get(lang))) for lang in KEYWORD_LANGS}
+    other = {k: v for k, v in other.items() if v}
+    if not other:
+        return en, {}
+    by_lang = {"en": en, **other} if en else other
+    return _unique(en + [k for lang in KEYWORD_LANGS for k in other.get(lang, [])]), by_lang
 
 
 def slug(name: str) -> str:
@@ -65,9 +88,12 @@ def clean_item(item: dict, where: str = "") -> dict:
         raise InputError(f"{where}id {key!r} must be lower-case letters, digits, '_', '.' or '-'", field="id")
     names = {lang: (item.get(f"name_{lang}") or (item.get("names") or {}).get(lang) or "").strip() for lang in LANGS}
     names = {k: v for k, v in names.items() if v}
-    return {"key": key, "name": name, "names": names, "themes": _split(item.get("themes")),
-            "keywords": _split(item.get("keywords")), "source": (item.get("source") or "").strip() or None,
-            "country": (item.get("country") or "").strip() or None}
+    keywords, by_lang = _keywords(item)
+    out = {"key": key, "name": name, "names": names, "themes": _split(item.get("themes")), "keywords": keywords,
+           "source": (item.get("source") or "").strip() or None, "country": (item.get("country") or "").strip() or None}
+    if by_lang:
+        out["keywords_by_language"] = by_lang
+    return out
 
 
 def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
@@ -110,15 +136,21 @@ def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
 def _inst_dict(x: Institution) -> dict:
     m = x.mandate or {}
     return {"id": x.id, "key": m.get("key"), "name": x.name, "country": x.country, "names": m.get("names", {}),
-            "themes": m.get("themes", []), "keywords": m.get("keywords", []), "source": m.get("source"),
+            "themes": m.get("themes", []), "keywords": m.get("keywords", []),
+            "keywords_by_language": m.get("keywords_by_language", {}), "source": m.get("source"),
             "retired": x.retired_at is not None,
             "retired_at": x.retired_at.isoformat(timespec="seconds") if x.retired_at else None}
 
 
 def _stored_shape(item: dict) -> dict:
+    """The Institution columns. ``mandate.keywords`` stays the flat list of every keyword (what matching and
+    older readers use); ``keywords_by_language`` is added only when the file has per-language columns."""
+    mandate = {"key": item["key"], "names": item["names"], "themes": item["themes"], "keywords": item["keywords"],
+               "source": item["source"]}
+    if item.get("keywords_by_language"):
+        mandate["keywords_by_language"] = item["keywords_by_language"]
     return {"name": item["name"], "country": item["country"], "aliases": sorted(set(item["names"].values())),
-            "mandate": {"key": item["key"], "names": item["names"], "themes": item["themes"],
-                        "keywords": item["keywords"], "source": item["source"]}}
+            "mandate": mandate}
 
 
 def _of_country(country: str | None):
@@ -419,6 +451,15 @@ def _theme_names() -> dict:
         return {f"SDG {r['goal']}": r["short_en"] for r in csv.DictReader(f)}
 
 
+def _mandate_print(m: Mandate) -> list:
+    """What of a mandate goes into the suggester's version: moving a keyword to another language's column changes
+    the prototypes, so it makes a new version; an old-format mandate keeps the fingerprint it had."""
+    out = [m.key, m.name, sorted(m.names.items()), m.themes, m.keywords]
+    if m.keywords_by_language:
+        out.append(sorted(m.keywords_by_language.items()))
+    return out
+
+
 def build_suggester(engine: Engine, **params) -> tuple[InstitutionSuggester, list[dict], str]:
     """Fit on the store's institutions and confirmed assignments. Returns (suggester, institutions, agent)."""
     insts = list_institutions(engine, retired=False)
@@ -429,8 +470,7 @@ def build_suggester(engine: Engine, **params) -> tuple[InstitutionSuggester, lis
     for x in insts:  # one mandate per key: a country's own row wins over the generic one
         if x["key"] not in keys_seen or x["country"]:
             keys_seen[x["key"]] = x
-    mandates = [Mandate(x["key"], x["name"], x["names"], tuple(x["themes"]), tuple(x["keywords"]))
-                for x in keys_seen.values()]
+    mandates = [Mandate.from_dict(x) for x in keys_seen.values()]
     themes = _theme_names()
     protos = [m.prototypes(themes) for m in mandates]
     flat = [p for ps in protos for p in ps]
@@ -457,7 +497,7 @@ def build_suggester(engine: Engine, **params) -> tuple[InstitutionSuggester, lis
                         Y[r, index[key]] = 1
             conf_texts = [texts[rid] for rid in ids.tolist()]
     sug = InstitutionSuggester(**params).fit(mandates, proto_vecs, X, Y, conf_texts if X is not None else None)
-    finger = hashlib.sha1(json.dumps([[m.key, m.name, sorted(m.names.items()), m.themes, m.keywords] for m in mandates]
+    finger = hashlib.sha1(json.dumps([_mandate_print(m) for m in mandates]
                                      + [sorted((k, sorted(v)) for k, v in conf.items()), engine.embedder.model_id,
                                         sorted(params.items())], default=str).encode()).hexdigest()[:10]
     return sug, list(keys_seen.values()), f"institutions@{VERSION}+{finger}"

@@ -20,7 +20,10 @@ class InstitutionIn(BaseModel):
     name: str = Field(..., min_length=1, max_length=300)
     names: dict[str, str] = Field(default_factory=dict, description="language -> name (es, fr, ar, ru, zh, pt)")
     themes: list[str] = Field(default_factory=list, description="UPR Info issues, 'SDG 5' …")
-    keywords: list[str] = Field(default_factory=list, description="'stem*' matches word starts")
+    keywords: list[str] = Field(default_factory=list, description="English (or language-neutral) keywords; "
+                                "'stem*' matches word starts")
+    keywords_by_language: dict[str, list[str]] = Field(default_factory=dict, description="es, fr, pt, ar, ru, zh "
+                                                        "-> keywords in that language (all of them match any text)")
     country: Optional[str] = Field(None, max_length=100)
 
 
