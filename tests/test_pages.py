@@ -105,6 +105,20 @@ def test_cluster_curation_and_bulk_accept_in_a_cluster(site):
         recs = set(s.scalars(select(Review.rec_id).where(Review.reviewer == "rita")))
         actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.who == "rita")))
     assert recs <= {1, 2, 3} and {"cluster_rename", "cluster_confirm"} <= actions
+    # moving ticked members: one of them already moved elsewhere (another person) refuses the whole move
+    moved = c.post("/ui/clusters/c-other/curate", data={"action": "move", "rec_ids": [4], "other_id": "c-torture"},
+                   headers=h)
+    assert moved.status_code == 200
+    with engine.db.session() as s:
+        s.add(Cluster(id="c-third", label="third"))
+    stale = c.post("/ui/clusters/c-other/curate", data={"action": "move", "rec_ids": [4], "other_id": "c-third"},
+                   headers=h)  # a page still showing 4 in c-other
+    assert stale.status_code == 409 and "no longer in cluster c-other" in stale.text
+    stale = c.post("/ui/clusters/c-torture/curate", data={"action": "move", "rec_ids": [1, 9], "other_id": "c-other"},
+                   headers=h)
+    assert stale.status_code in (404, 409)
+    with engine.db.session() as s:
+        assert set(s.scalars(select(ClusterMember.rec_id).where(ClusterMember.cluster_id == "c-torture"))) == {1, 2, 3, 4}
 
 
 def test_link_decision_from_the_duplicates_view(site):

@@ -78,7 +78,8 @@ def curate(engine, action: str, cluster_id: str, who: str, *, label: Optional[st
     if action == "move":
         if not rec_ids or not other_id:
             raise InputError("tick members and choose where to move them", field="other_id")
-        return svc.move_members(engine, rec_ids, other_id, who)  # all or nothing
+        # all or nothing; the ticked members were seen in this cluster: one moved since is a 409
+        return svc.move_members(engine, rec_ids, other_id, who, expected_from=cluster_id)
     raise InputError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}", field="action")
 
 
