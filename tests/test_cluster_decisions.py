@@ -130,7 +130,7 @@ def test_move_from_cluster_over_the_api_and_the_cli(clustered, cli_env):
     rows, _ = svc.list_clusters(clustered)
     home, x = rows[0]["id"], rows[1]["id"]
     rec = sorted(_memberships(clustered)[home])[0]
-    app = create_app()
+    app = create_app(engine=clustered)  # the test's engine: no start-up warm-up of a new one
     app.dependency_overrides[get_engine] = lambda: clustered
     act_as(app, "reviewer", "ana")
     with TestClient(app) as c:

@@ -107,7 +107,8 @@ def _targets_csv(path, n_targets: int, per: int):
     return path
 
 
-def test_train_sdg_target_learns_from_the_goal_and_tags_with_it(engine, tmp_path):
+@pytest.mark.slow  # embeds every SDG goal and target text with the test model (~2 min on 2 cores)
+def test_train_sdg_target_with_and_without_enough_records_for_the_goal_input(engine, tmp_path):
     from nrtd_nlp.services.tag_training import train_task
     from nrtd_nlp.services.tags import tag_texts
 
@@ -119,12 +120,8 @@ def test_train_sdg_target_learns_from_the_goal_and_tags_with_it(engine, tmp_path
     assert res["model"].count(".") == 2  # the goal input is part of the version
     out = tag_texts(engine, ["Ensure that all children are registered at birth"], tasks=["sdg_target"])
     assert out[0]["tags"]["sdg_target"]["model"] == res["model"]
-
-
-def test_too_few_records_for_goal_folds_calibrate_on_the_prototypes_alone(engine, tmp_path):
-    from nrtd_nlp.services.tag_training import train_task
-
-    res = train_task(engine, "sdg_target", _targets_csv(tmp_path / "t.csv", 6, 4), column="targets")
+    # too few records to train the goal tagger in folds: calibrated on the prototypes alone, and said so
+    res = train_task(engine, "sdg_target", _targets_csv(tmp_path / "few.csv", 6, 4), column="targets")
     lt = engine.taggers.get("sdg_target")
     assert lt.model.parent_of_ is None and "parent_skipped" in lt.manifest["training"]
     assert res["model"].count(".") == 1
