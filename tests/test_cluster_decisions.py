@@ -36,6 +36,15 @@ def _slow(monkeypatch, module, name: str, seconds: float, started: threading.Eve
     monkeypatch.setattr(module, name, slow)
 
 
+def _race(act, targets) -> None:
+    """``act(target)`` for every target, each in a thread of its own, all joined (``act`` waits at a barrier)."""
+    threads = [threading.Thread(target=act, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+
 def test_concurrent_merges_of_one_cluster_one_conflict(clustered, monkeypatch):
     from nrtd_nlp.services import clusters as svc
 
@@ -52,11 +61,7 @@ def test_concurrent_merges_of_one_cluster_one_conflict(clustered, monkeypatch):
         except Conflict as e:
             outcomes.append(("conflict", e.field))
 
-    threads = [threading.Thread(target=merge, args=(t,)) for t in (x, y)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _race(merge, (x, y))
     assert sorted(map(str, outcomes)) == sorted(map(str, ["ok", ("conflict", "ids")]))
     assert not _records_in_two_clusters(clustered)
     assert svc.get_cluster(clustered, source)["status"] == "merged"
@@ -77,11 +82,7 @@ def test_concurrent_moves_of_one_record_one_conflict(clustered, monkeypatch):
         svc.move_member(clustered, rec, target, "bo")
         outcomes.append(target)
 
-    threads = [threading.Thread(target=move, args=(t,)) for t in (x, y)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _race(move, (x, y))
     assert len(outcomes) == 2  # moving on is allowed: the second move starts from where the first left it
     assert not _records_in_two_clusters(clustered)
     assert [c["id"] for c in svc.cluster_of(clustered, rec)] == [outcomes[-1]]
@@ -107,11 +108,7 @@ def test_concurrent_moves_that_name_where_they_saw_the_record_one_conflict(clust
         except Conflict as e:
             outcomes.append(("conflict", e.field))
 
-    threads = [threading.Thread(target=move, args=(t,)) for t in (x, y)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _race(move, (x, y))
     won = [o for o in outcomes if isinstance(o, str)]
     assert len(won) == 1 and ("conflict", "from_cluster") in outcomes
     assert [c["id"] for c in svc.cluster_of(clustered, rec)] == won

@@ -5,24 +5,13 @@ import re
 from importlib.resources import files
 
 import pytest
-from fastapi.testclient import TestClient
 
-from nrtd_nlp.api.deps import get_engine
-from nrtd_nlp.api.main import create_app
 from nrtd_nlp.web import i18n
-from tests.review_data import login, seed
+from tests.review_data import login
+from tests.test_pages import site  # noqa: F401  (the review site over the seeded demo store)
 
 SESSION = "UPR|9|99|"
 WEB = files("nrtd_nlp") / "web"
-
-
-@pytest.fixture()
-def site(engine, demo_csv):
-    seed(engine, demo_csv)
-    app = create_app(engine=engine)
-    app.dependency_overrides[get_engine] = lambda: engine
-    with TestClient(app, base_url="http://127.0.0.1") as c:
-        yield c, engine
 
 
 def _script_messages(html: str) -> dict:

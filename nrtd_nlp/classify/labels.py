@@ -176,14 +176,18 @@ def load_labels(task: str, home: Path | None = None) -> LabelSet:
     return LabelSet(task, list(labels.values()), origin)
 
 
-@functools.lru_cache(maxsize=64)
-def _shipped_names(task: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=256)
+def _shipped_names(task: str, lang: str = "en") -> dict[str, str]:
     try:
-        return {lab.id: lab.name() for lab in load_labels(task).labels}
+        labels = load_labels(task).labels
     except (NotFound, InputError):
         return {}
+    if lang == "en":
+        return {lab.id: lab.name() for lab in labels}
+    return {lab.id: lab.names[lang] for lab in labels if lab.names.get(lang)}
 
 
-def label_name(task: str, value: str) -> str | None:
-    """The English name of a shipped label (for display), or None when the value is not a known label id."""
-    return _shipped_names(task).get(value) if _TASK_RE.match(task or "") else None
+def label_name(task: str, value: str, lang: str | None = None) -> str | None:
+    """The name of a shipped label in ``lang`` (default English), for display; None when the value is not a
+    known label id, or the label has no name in that language."""
+    return _shipped_names(task, lang or "en").get(value) if _TASK_RE.match(task or "") else None

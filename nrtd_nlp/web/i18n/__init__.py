@@ -112,24 +112,14 @@ def js_messages(lang: str) -> dict[str, str]:
     return {k: cat[k] for k in js_keys() if k in cat}
 
 
-@functools.lru_cache(maxsize=256)
-def _label_names(task: str, lang: str) -> dict[str, str]:
-    from ...classify.labels import load_labels
-    from ...errors import NrtdError
-
-    try:
-        labels = load_labels(task).labels
-    except NrtdError:
-        return {}
-    return {lab.id: lab.names[lang] for lab in labels if lab.names.get(lang)}
-
-
 def label_name(task: str, value: str, lang: str) -> Optional[str]:
     """A shipped label's name in ``lang``, or None (English, an unknown task or id, no name in that language):
     the caller then shows the English name it already has, as ``classify.labels.label_name`` gives it."""
     if lang == DEFAULT or not task or not value:
         return None
-    return _label_names(task, lang).get(value)
+    from ...classify.labels import label_name as shipped_name
+
+    return shipped_name(task, value, lang)
 
 
 def page_context(lang: str, switch: dict[str, str]) -> dict:
