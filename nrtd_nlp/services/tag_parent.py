@@ -10,7 +10,7 @@ sdg-targets``, figures in the README).
 The calibration must see the goal probabilities it will meet on new texts, not those of a goal
 model that trained on the same records, so they are computed out of fold: each fold's goal model
 is trained without the calibration records of that fold. At tagging time the parent task's own
-bundle supplies them (``parent_scores``).
+bundle supplies them (``tags.batch_probabilities``).
 """
 
 from __future__ import annotations
@@ -64,13 +64,3 @@ def oof_parent_probabilities(task: str, ids: list[str], cal_texts, X_cal: np.nda
                            [p_langs[i] for i in keep], params, extra)
         P[held] = model.predict_proba([cal_texts[i] for i in held], X_cal[held], [cal_langs[i] for i in held])
     return P
-
-
-def parent_scores(lt, parent_lt, texts, vectors: np.ndarray, languages) -> tuple[list[str], np.ndarray] | None:
-    """(parent label ids, probabilities) for ``lt``'s calibration input, from the parent task's tagger
-    ``parent_lt`` (a LoadedTagger) on its own view of the raw ``vectors``; None when ``lt`` needs none."""
-    if parent_lt is None or getattr(lt.model, "parent_of_", None) is None:
-        return None
-    m = parent_lt
-    X = m.centering.transform(vectors, languages) if m.centering.fitted else vectors
-    return list(m.model.label_ids), m.model.predict_proba(texts, X, languages)

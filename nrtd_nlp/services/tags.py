@@ -26,7 +26,6 @@ from ..classify.zeroshot import ZeroShotTagger
 from ..embed.views import EmbeddingView, preferred_view, view_for
 from ..errors import InputError, NotFound, NrtdError
 from ..store.models import ModelRun, Recommendation, Review, Suggestion, utcnow
-from .tag_parent import parent_scores
 
 DEFAULT_TASKS = ("sdg_goal", "sdg_target", "upr_issue", "uhri_theme", "affected_group", "action_category")
 SINGLE_LABEL = {"action_category"}
@@ -191,27 +190,45 @@ def parent_tagger(engine, lt: LoadedTagger) -> LoadedTagger | None:
 
 def probabilities(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
                   parent=None) -> np.ndarray:
-    """``lt``'s probabilities for raw embeddings in its view; ``parent``: ``tag_parent.parent_scores``."""
+    """``lt``'s probabilities for raw embeddings in its view; ``parent``: (the parent task's label ids, its
+    probabilities) when ``lt`` reads them (an SDG target's goal)."""
     X = lt.centering.transform(vectors, languages) if lt.centering.fitted else vectors
     if parent is not None:
         return lt.model.predict_proba(texts, X, languages, parent=parent)
     return lt.model.predict_proba(texts, X, languages)
 
 
+def batch_probabilities(loaded: list[LoadedTagger], parents: list, texts: list[str], vectors_of,
+                        languages: list[str]) -> list[np.ndarray]:
+    """Each tagger's probabilities for one batch of texts (``vectors_of(lt)``: raw vectors in ``lt``'s view).
+    A parent task's (an SDG target's goal) are computed once, whether or not it was asked for itself."""
+    memo: dict[str, np.ndarray] = {}
+
+    def probs(lt, parent=None):
+        if lt.task not in memo:
+            memo[lt.task] = probabilities(lt, texts, vectors_of(lt), languages, parent)
+        return memo[lt.task]
+
+    out = []
+    for lt, plt in zip(loaded, parents):
+        reads = plt is not None and getattr(lt.model, "parent_of_", None) is not None
+        out.append(probs(lt, (list(plt.model.label_ids), probs(plt)) if reads else None))
+    return out
+
+
 def engine_probabilities(engine, lt: LoadedTagger, texts: list[str], raw: np.ndarray, languages: list[str]):
     """``lt``'s probabilities from the engine's whole vectors ``raw``, its parent's included."""
-    plt = parent_tagger(engine, lt)
-    parent = parent_scores(lt, plt, texts, plt.view.take(raw), languages) if plt else None
-    return probabilities(lt, texts, lt.view.take(raw), languages, parent)
+    return batch_probabilities([lt], [parent_tagger(engine, lt)], texts, lambda m: m.view.take(raw), languages)[0]
 
 
-def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
-            top_k: int = 3, parent=None) -> list[dict]:
+def predict(lt: LoadedTagger, texts: list[str], vectors: np.ndarray | None, languages: list[str],
+            top_k: int = 3, parent=None, P: np.ndarray | None = None) -> list[dict]:
     """Per text: {tags: [{id, name, score, asserted}], abstain}. ``vectors`` are raw embeddings in
-    the tagger's view (``lt.view.take`` of the engine's vectors, or ``lt.view.encode``); ``parent``: the
-    parent task's scores when ``lt`` reads them (``tag_parent.parent_scores``)."""
+    the tagger's view (``lt.view.take`` of the engine's vectors, or ``lt.view.encode``); ``parent``: as in
+    ``probabilities``; ``P``: the probabilities, when already computed (``batch_probabilities``)."""
     model = lt.model
-    P = probabilities(lt, texts, vectors, languages, parent)
+    if P is None:
+        P = probabilities(lt, texts, vectors, languages, parent)
     D = model.decide(P, languages)
     out = []
     for i, lang in enumerate(languages):
@@ -262,9 +279,9 @@ def tag_validated(engine, texts: list[str], langs: list[str], tasks: list[str], 
     parents = [parent_tagger(engine, lt) for lt in loaded]
     V = view_vectors(engine, loaded + [p for p in parents if p is not None], texts, vectors)
     results = [{"language": lang, "tags": {}} for lang in langs]
-    for task, lt, plt in zip(tasks, loaded, parents):
-        par = parent_scores(lt, plt, texts, V[plt.view.model_id], langs) if plt is not None else None
-        for r, p in zip(results, predict(lt, texts, V[lt.view.model_id], langs, top_k, par)):
+    probs = batch_probabilities(loaded, parents, texts, lambda m: V[m.view.model_id], langs)
+    for task, lt, P in zip(tasks, loaded, probs):
+        for r, p in zip(results, predict(lt, texts, None, langs, top_k, P=P)):
             r["tags"][task] = {**p, "model": lt.agent, "calibrated": lt.calibrated}
     return results
 
@@ -342,6 +359,8 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
             texts = [meta[r][0] for r in chunk]
             langs = [meta[r][1] or "und" for r in chunk]
             V = vecs[start:start + batch]
+            probs = dict(zip(loaded, batch_probabilities(list(loaded.values()), [parents[t] for t in loaded], texts,
+                                                         lambda m: m.view.take(V), langs)))
             reviewed = set(s.scalars(select(Review.suggestion_id).where(Review.rec_id.in_(chunk),
                                                                          Review.suggestion_id.is_not(None))))
             for t, lt in loaded.items():
@@ -349,9 +368,7 @@ def suggest_records(engine, rec_ids: list[int] | None = None, *, tasks: list[str
                 drop = [x for x in old if x not in reviewed]
                 for j in range(0, len(drop), 900):
                     s.execute(delete(Suggestion).where(Suggestion.id.in_(drop[j:j + 900])))
-                plt = parents[t]
-                par = parent_scores(lt, plt, texts, plt.view.take(V), langs) if plt is not None else None
-                for rid, p in zip(chunk, predict(lt, texts, lt.view.take(V), langs, top_k, par)):
+                for rid, p in zip(chunk, predict(lt, texts, None, langs, top_k, P=probs[t])):
                     for tag in p["tags"]:
                         s.add(Suggestion(rec_id=rid, task=t, value=tag["id"], score=tag["score"], agent=lt.agent,
                                          asserted=bool(tag["asserted"]),
