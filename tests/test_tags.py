@@ -112,6 +112,10 @@ def test_train_evaluate_and_bundle(engine, upr_slice):
                     tasks=["action_category"])
     top = [r["tags"]["action_category"]["tags"][0]["id"] for r in out]
     assert top == ["2", "5"]
+    # other languages read the action cues (classify/cues.py), kept in the bundle
+    assert man["cues"]["n_cues"] > 10 and (folder / "cues.json").is_file()
+    es = tag_texts(engine, ["Seguir esforzándose por combatir la pobreza"], languages=["es"], tasks=["action_category"])
+    assert es[0]["tags"]["action_category"]["tags"][0]["id"] == "2"
     # a fresh engine loads the bundle from disk and predicts the same
     from nrtd_nlp.services.context import Engine
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..embed.centering import LanguageCentering
 from ..errors import InputError, ModelUnavailable
 from .calibration import Platt
+from .cue_head import CueHead
 from .features import TextFeatures
 from .heads import LinearHead
 from .tagger import Tagger
@@ -94,7 +95,7 @@ def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: di
     return out_dir
 
 
-BUNDLE_FILES = {"manifest.json", "arrays.npz", "features.json"}
+BUNDLE_FILES = {"manifest.json", "arrays.npz", "features.json", "cues.json"}
 
 
 def check_bundle_folder(out_dir: Path) -> None:
@@ -138,9 +139,17 @@ def _write(model, centering: LanguageCentering, tmp: Path, manifest: dict) -> No
                      "params": {"C_text": model.C_text, "C_emb": model.C_emb, "text_blocks": list(model.text_blocks),
                                 "max_features": model.max_features, "text_loss": model.text_loss,
                                 "extra_heads": [list(h) for h in model.extra_heads], "stack_C": model.stack_C,
-                                "threshold_shrink": model.threshold_shrink}})
+                                "threshold_shrink": model.threshold_shrink, "C_cue": model.C_cue,
+                                "cue_in_text_stack": model.cue_in_text_stack}})
         if getattr(model, "stacker_", None) is not None:
             arrays.update(model.stacker_.to_arrays("stack"))
+        if getattr(model, "cue_head_", None) is not None:
+            cmeta, carr = model.cue_head_.to_state()
+            arrays.update(carr)
+            arrays.update(model.cue_stacker_.to_arrays("cuestack"))
+            (tmp / "cues.json").write_text(json.dumps(cmeta, ensure_ascii=False), encoding="utf-8")
+            meta["cues"] = {"source": cmeta["source"], "fingerprint": cmeta["fingerprint"],
+                            "n_cues": len(cmeta["rows"]), "n_tokens": len(cmeta["vocabulary"])}
         if model.text_head_ is not None:
             fmeta, farr = model.features_.to_state()
             arrays.update(farr)
@@ -190,7 +199,8 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
     m = Tagger(meta["task"], meta["labels"], multilabel=meta["multilabel"], text_blocks=tuple(p.get("text_blocks", ())),
                max_features=p.get("max_features", 60000), C_text=p.get("C_text", 0), C_emb=p.get("C_emb", 0),
                text_loss=p.get("text_loss", "log"), extra_heads=tuple(p.get("extra_heads", ())),
-               stack_C=p.get("stack_C", 0.0), threshold_shrink=p.get("threshold_shrink", 0.0))
+               stack_C=p.get("stack_C", 0.0), threshold_shrink=p.get("threshold_shrink", 0.0),
+               C_cue=p.get("C_cue", 4.0), cue_in_text_stack=p.get("cue_in_text_stack", False))
     m.emb_head_ = LinearHead.from_arrays(arrays, "emb", multilabel=meta["multilabel"])
     m.text_head_ = None
     m.features_ = None
@@ -202,6 +212,12 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
                       for k, (loss, _) in enumerate(m.extra_heads) if m.text_head_ is not None]
     m.stacker_ = (LinearHead.from_arrays(arrays, "stack", multilabel=False) if "stack_coef" in arrays.files
                   else None)
+    m.cue_head_ = m.cue_stacker_ = None
+    if (folder / "cues.json").is_file():
+        cmeta = json.loads((folder / "cues.json").read_text(encoding="utf-8"))
+        m.cue_head_ = CueHead.from_state(cmeta, arrays, multilabel=meta["multilabel"])
+        m.cue_stacker_ = LinearHead.from_arrays(arrays, "cuestack", multilabel=False)
+        m.cues = m.cue_head_.cues
     m.text_weight_ = meta["text_weight"]
     m.text_languages_ = meta["text_languages"]
     m.calibration_ = Platt.from_dict(meta["calibration"])

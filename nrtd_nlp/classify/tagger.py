@@ -10,6 +10,12 @@ Optional: ``extra_heads`` adds text heads over the same features (e.g. ``(("hing
 SVM), and ``stack_C`` > 0 replaces the fixed-weight fusion by a stacker fitted on the validation part
 (single-label: one multinomial logistic regression over the log-probabilities of every head; the
 validation figures, calibration and abstain level come from its out-of-fold predictions).
+
+Optional (single-label): ``cues``, a ``cues.CueSet``, adds a head over language-neutral cue tokens
+(``cue_head.CueHead``). Texts the text heads cannot read get it stacked with the embedding head (a
+multinomial logistic regression fitted on the validation part: the cues are read alike in every language,
+so English validation texts stand for the others); with ``cue_in_text_stack`` the text languages' stacker
+reads it too.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import Platt, reliability, tune_thresholds
+from .cue_head import CueHead
 from .features import TextFeatures
 from .heads import LinearHead
 
@@ -44,7 +51,8 @@ class Tagger:
                  C_text: float = 10.0, C_emb: float = 4.0, val_share: float = 0.15,
                  abstain_precision: float = 0.9, min_language_share: float = 0.05,
                  text_loss: str = "log", extra_heads: tuple = (), stack_C: float = 0.0,
-                 threshold_shrink: float = 0.0, random_state: int = 0, n_jobs: int = 1):
+                 threshold_shrink: float = 0.0, cues=None, C_cue: float = 4.0, cue_in_text_stack: bool = False,
+                 random_state: int = 0, n_jobs: int = 1):
         self.task = task
         self.label_ids = list(label_ids)
         self.multilabel = multilabel
@@ -59,6 +67,9 @@ class Tagger:
         self.extra_heads = tuple((str(loss), float(c)) for loss, c in extra_heads)
         self.stack_C = stack_C
         self.threshold_shrink = threshold_shrink
+        self.cues = cues
+        self.C_cue = C_cue
+        self.cue_in_text_stack = cue_in_text_stack
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -66,8 +77,8 @@ class Tagger:
     def _targets(self, Y):
         return np.asarray(Y, np.int8) if self.multilabel else np.asarray(Y, int)
 
-    def _fit_heads(self, texts, X, Y, sw=None):
-        """(features, main text head, extra text heads, embedding head)."""
+    def _fit_heads(self, texts, X, Y, sw=None, langs=None):
+        """(features, main text head, extra text heads, embedding head, cue head)."""
         feats = TextFeatures(self.text_blocks, self.max_features).fit(texts) if self.text_blocks else None
         th, xh = None, []
         if feats is not None:
@@ -80,7 +91,10 @@ class Tagger:
         eh = LinearHead(self.C_emb, self.multilabel, n_jobs=self.n_jobs)
         eh.n_classes_hint = len(self.label_ids)
         eh.fit(X, Y, sw)
-        return feats, th, xh, eh
+        ch = None
+        if self.cues is not None:
+            ch = CueHead(self.cues, self.C_cue, self.multilabel).fit(texts, langs, Y, sw, len(self.label_ids))
+        return feats, th, xh, eh, ch
 
     def _onehot(self, y):
         Y = np.zeros((len(y), len(self.label_ids)), np.int8)
@@ -109,6 +123,8 @@ class Tagger:
             val_mask[rng.permutation(n)[:k]] = True
         val_mask = np.asarray(val_mask, bool)
         self.n_label_rows_ = 0
+        if self.cues is not None and self.multilabel:
+            raise ValueError("cues are for single-label tasks")
         if extra is not None and len(extra[0]):
             e_texts, e_X, e_Y, weight = extra
             m = len(e_texts)
@@ -129,19 +145,20 @@ class Tagger:
         sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
         say = progress or (lambda *a: None)
         say("fit heads (train part)", 0, 3)
-        feats, th, xh, eh = self._fit_heads([texts[i] for i in np.flatnonzero(tr)], X[tr], Y[tr], sw)
+        feats, th, xh, eh, ch = self._fit_heads([texts[i] for i in np.flatnonzero(tr)], X[tr], Y[tr], sw, langs[tr])
         vt = [texts[i] for i in np.flatnonzero(val_mask)]
         Pe = eh.predict_proba(X[val_mask])
+        Pc = ch.predict_proba(vt, langs[val_mask]) if ch is not None else None
         Pt, Px = None, []
         if th is not None:
             Fv = feats.transform(vt)
             Pt, Px = th.predict_proba(Fv), [h.predict_proba(Fv) for h in xh]
         Yv = Y[val_mask] if self.multilabel else self._onehot(Y[val_mask])
         say("tune on validation", 1, 3)
-        self._tune(Pt, Pe, Yv, langs[val_mask], Px)
+        self._tune(Pt, Pe, Yv, langs[val_mask], Px, Pc)
         say("refit heads (all data)", 2, 3)
-        self.features_, self.text_head_, self.extra_heads_, self.emb_head_ = self._fit_heads(
-            texts, X, Y, sample_weight)
+        self.features_, self.text_head_, self.extra_heads_, self.emb_head_, self.cue_head_ = self._fit_heads(
+            texts, X, Y, sample_weight, langs)
         self.n_train_ = n  # annotated records (label rows not counted)
         say("done", 3, 3)
         return self
@@ -153,25 +170,29 @@ class Tagger:
     def _stacked(self, Ps) -> np.ndarray:
         return self.stacker_.predict_proba(self._stack_inputs(Ps))
 
-    def _fit_stacker(self, G: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Fit ``stacker_`` on all of ``G`` and return its out-of-fold probabilities (5 folds)."""
+    def _fit_stacker(self, G: np.ndarray, y: np.ndarray, attr: str = "stacker_") -> np.ndarray:
+        """Fit a stacker (``attr``) on all of ``G`` and return its out-of-fold probabilities (5 folds)."""
         from sklearn.model_selection import KFold
 
         K = len(self.label_ids)
         oof = np.zeros((len(y), K), np.float32)
+        C = self.stack_C if self.stack_C > 0 else 1.0  # a cue stacker without a text stacker
         for a, b in KFold(5, shuffle=True, random_state=self.random_state).split(G):
-            h = LinearHead(self.stack_C, multilabel=False)
+            h = LinearHead(C, multilabel=False)
             h.n_classes_hint = K
             oof[b] = h.fit(G[a], y[a]).predict_proba(G[b])
-        self.stacker_ = LinearHead(self.stack_C, multilabel=False)
-        self.stacker_.n_classes_hint = K
-        self.stacker_.fit(G, y)
+        h = LinearHead(C, multilabel=False)
+        h.n_classes_hint = K
+        setattr(self, attr, h.fit(G, y))
         return oof
 
-    def _tune(self, Pt, Pe, Yv, vlangs, Px=()):
+    def _text_stack(self, Pt, Px, Pe, Pc) -> list:
+        return [Pt, *Px, Pe, *([Pc] if Pc is not None and self.cue_in_text_stack else [])]
+
+    def _tune(self, Pt, Pe, Yv, vlangs, Px=(), Pc=None):
         """Fusion weight (or stacker), calibration, thresholds and the abstain level, all on validation."""
         textable = np.isin(vlangs, self.text_languages_)
-        self.stacker_ = None
+        self.stacker_ = self.cue_stacker_ = None
         stack = self.stack_C > 0 and Pt is not None
         if stack and self.multilabel:
             raise ValueError("stack_C is for single-label tasks")
@@ -179,7 +200,8 @@ class Tagger:
         if stack:
             rows = textable if textable.sum() >= 50 else np.ones(len(Yv), bool)
             fused = Pe.copy()
-            fused[rows] = self._fit_stacker(self._stack_inputs([Pt, *Px, Pe])[rows], Yv[rows].argmax(1))
+            G = self._stack_inputs(self._text_stack(Pt, Px, Pe, Pc))
+            fused[rows] = self._fit_stacker(G[rows], Yv[rows].argmax(1))
             self.text_weight_ = 1.0
         else:
             if Pt is not None and Px:  # extra heads without a stacker: their mean
@@ -198,6 +220,8 @@ class Tagger:
         # calibrate fused scores where the text head speaks, embedding-only scores elsewhere
         self.calibration_ = Platt().fit(fused[textable].ravel() if textable.any() else fused.ravel(),
                                         Yv[textable].ravel() if textable.any() else Yv.ravel())
+        if Pc is not None:  # texts the text heads cannot read: the cue head stacked with the embedding head
+            Pe = self._fit_stacker(self._stack_inputs([Pc, Pe]), Yv.argmax(1), "cue_stacker_")
         self.calibration_emb_ = Platt().fit(Pe.ravel(), Yv.ravel())
         C = self.calibration_.transform(fused)
         self._tune_embedding_only(Pe, Yv)
@@ -264,16 +288,28 @@ class Tagger:
         """Calibrated probabilities, (n, L)."""
         X = np.asarray(X, np.float32)
         Pe = self.emb_head_.predict_proba(X)
-        out = self.calibration_emb_.transform(Pe)
-        if self.text_head_ is not None and self.text_weight_ > 0:
-            langs = np.asarray([lang or "und" for lang in languages])
-            m = np.isin(langs, self.text_languages_)
+        langs = np.asarray([lang or "und" for lang in languages])
+        texted = self.text_head_ is not None and self.text_weight_ > 0
+        m = np.isin(langs, self.text_languages_) if texted else np.zeros(len(langs), bool)
+        cue = getattr(self, "cue_head_", None)
+        Pc = None
+        if cue is not None:
+            need = ~m | self.cue_in_text_stack
+            Pc = np.zeros_like(Pe)
+            if need.any():
+                Pc[need] = cue.predict_proba([t for t, k in zip(texts, need) if k], langs[need])
+        base = Pe
+        if Pc is not None and (~m).any():
+            base = Pe.copy()
+            base[~m] = self.cue_stacker_.predict_proba(self._stack_inputs([Pc[~m], Pe[~m]]))
+        out = self.calibration_emb_.transform(base)
+        if texted:
             if m.any():
                 F = self.features_.transform([t for t, k in zip(texts, m) if k])
                 Pt = self.text_head_.predict_proba(F)
                 Px = [h.predict_proba(F) for h in getattr(self, "extra_heads_", ())]
                 if getattr(self, "stacker_", None) is not None:
-                    fused = self._stacked([Pt, *Px, Pe[m]])
+                    fused = self._stacked(self._text_stack(Pt, Px, Pe[m], None if Pc is None else Pc[m]))
                 else:
                     Pt = np.mean([Pt, *Px], axis=0) if Px else Pt
                     fused = self.text_weight_ * Pt + (1 - self.text_weight_) * Pe[m]
