@@ -1,4 +1,4 @@
-"""The review pages in Spanish and French: choosing the language, the catalogues, label names in that language."""
+"""The review pages in Spanish, French and Portuguese: choosing the language, the catalogues, label names."""
 
 import json
 import re
@@ -35,6 +35,17 @@ def test_lang_es_gives_spanish_page_and_the_cookie_carries_it(site):
     assert "set-cookie" not in nxt.headers  # only an explicit ?lang= writes the cookie
     assert '<html lang="en">' in c.get("/ui/", params={"lang": "en"}).text and "<h1>Review sessions</h1>" in \
         c.get("/ui/").text  # switching back is remembered too
+
+
+def test_lang_pt_gives_portuguese_page(site):
+    c, engine = site
+    login(c, engine)
+    page = c.get("/ui/review", params={"session": SESSION, "lang": "pt"})
+    assert page.status_code == 200 and '<html lang="pt">' in page.text
+    for text in (">Sessões</a>", ">Sair</button>", ">Rejeitar</button>", "recomendações, primeiro as mais incertas",
+                 'aria-current="true">Português</strong>'):
+        assert text in page.text, text
+    assert ">Sign out<" not in page.text
 
 
 def test_label_names_follow_the_page_language(site):
@@ -118,7 +129,7 @@ def _data_terms() -> set[str]:
     return {*STATUSES, *LINK_STATUSES, *KINDS, *DECISIONS.values(), "pending", *ROLES, *TASKS}
 
 
-@pytest.mark.parametrize("lang", ["es", "fr"])
+@pytest.mark.parametrize("lang", ["es", "fr", "pt"])
 def test_catalogues_cover_every_text_of_the_templates_and_the_script(lang):
     keys = _template_keys()
     assert len(keys) > 80 and "Sign out" in keys  # the scan finds the templates' calls
@@ -130,7 +141,7 @@ def test_catalogues_cover_every_text_of_the_templates_and_the_script(lang):
     for key, text in cat.items():  # a translation keeps the key's placeholders, no more, no fewer
         assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", key)), key
         assert text.strip(), key
-    assert i18n.languages()[lang] in ("Español", "Français")
+    assert i18n.languages()[lang] in ("Español", "Français", "Português")
 
 
 def test_a_missing_text_falls_back_to_english():
