@@ -114,6 +114,11 @@ def test_train_evaluate_and_bundle(engine, upr_slice):
     assert top == ["2", "5"]
     # other languages read the action cues (classify/cues.py), kept in the bundle
     assert man["cues"]["n_cues"] > 10 and (folder / "cues.json").is_file()
+    from nrtd_nlp.services.tags import _other_languages  # what GET /v1/taggers tells of the other languages
+
+    told = _other_languages(man)
+    assert told["other_languages"]["reads"] == "cues + embedding" and told["text_languages"] == man["text_languages"]
+    assert told["other_languages"]["validation"] == man["embedding_only"]["validation"]
     es = tag_texts(engine, ["Seguir esforzándose por combatir la pobreza"], languages=["es"], tasks=["action_category"])
     assert es[0]["tags"]["action_category"]["tags"][0]["id"] == "2"
     # a fresh engine loads the bundle from disk and predicts the same

@@ -164,8 +164,18 @@ def describe_taggers(engine) -> list[dict]:
         m = lt.manifest
         out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
                     "labels": len(m["labels"]), "embedder": m.get("embedder"), "training": m.get("training"),
-                    "validation": {k: v for k, v in (m.get("validation") or {}).items() if k != "calibration"}})
+                    "validation": {k: v for k, v in (m.get("validation") or {}).items() if k != "calibration"},
+                    **(_other_languages(m) if m["kind"] == "supervised" else {})})
     return out
+
+
+def _other_languages(m: dict) -> dict:
+    """How a supervised bundle reads languages its text heads were not trained on, and how well that path did on
+    the validation part (the manifest's ``embedding_only``)."""
+    other = m.get("embedding_only") or {}
+    return {"text_languages": m.get("text_languages", []),
+            "other_languages": {"reads": "cues + embedding" if m.get("cues") else "embedding",
+                                "validation": other.get("validation")}}
 
 
 def _check_tasks(models: TagModels, tasks: list[str] | None) -> list[str]:
