@@ -60,6 +60,95 @@ def term(lang: str, value: Optional[str]) -> str:
     return catalogue(lang).get(value) or value.replace("_", " ")
 
 
+# A link's explanation (nrtd_nlp/link/explain.py) is English parts joined by " · " over a fixed grammar; the
+# stored text and the API keep that English (machine readers rely on it), and only the pages show it translated.
+# Each rule: a part's whole text -> its catalogue key; a named group is the key's placeholder. Acronyms, language
+# codes and numbers stay as they are; actions, groups and asks go through ``_FILL`` (their words are keys too).
+_EXPLAIN_SEP = " · "
+_EXPLAIN_RULES = [(re.compile(rx), key) for rx, key in (
+    (r"same action: (?P<action>.+)", "same action: {action}"),
+    (r"different action: (?P<actions>.+)", "different action: {actions}"),
+    (r"same instrument: (?P<instruments>.+)", "same instrument: {instruments}"),
+    (r"only in one: (?P<instruments>.+)", "only in one: {instruments}"),
+    (r"same treaty family: (?P<families>.+)", "same treaty family: {families}"),
+    (r"same group: (?P<groups>.+)", "same group: {groups}"),
+    (r"shares (?P<n>\d+) of (?P<m>\d+) asks: (?P<asks>.+)", "shares {n} of {m} asks: {asks}"),
+    (r"across languages: (?P<languages>.+)", "across languages: {languages}"),
+    (r"similarity (?P<a>\S+)/(?P<b>\S+)", "similarity {a}/{b}"),
+    (r"P\(duplicate\)=(?P<p>\S+)", "P(duplicate)={p}"),
+    (r"P\(related\)=(?P<p>\S+)", "P(related)={p}"),
+    (r"P\(follows_up\)=(?P<p>\S+)", "P(follows_up)={p}"),
+    *((re.escape(t), t) for t in ("different numbers or dates", "one is negated", "earlier cycle",
+                                  "translation of the same source record")),
+)]
+_EXPLAIN_SUFFIX = ", same recommending State"  # "earlier cycle, same recommending State": two keys, one part
+
+
+@functools.lru_cache(maxsize=1)
+def _action_words() -> dict[str, str]:
+    """explain.py's action id -> its words ("abolish_death_penalty" -> "abolish the death penalty")."""
+    from ...link.explain import _ACTION_WORDS
+
+    return dict(_ACTION_WORDS)
+
+
+def _word(lang: str, text: str) -> str:
+    return catalogue(lang).get(text) or text  # a word nobody translated stays English
+
+
+def _actions(lang: str, text: str) -> str:
+    """One action's words, or two joined by " / " ("legislate / ensure / protect"): an action's own words may
+    hold " / " too, so the split is the one that leaves two known actions; failing that, word by word."""
+    known = set(_action_words().values())
+    if text in known:
+        return _word(lang, text)
+    bits = text.split(" / ")
+    for i in range(1, len(bits)):
+        a, b = " / ".join(bits[:i]), " / ".join(bits[i:])
+        if a in known and b in known:
+            return f"{_word(lang, a)} / {_word(lang, b)}"
+    return " / ".join(_word(lang, x) for x in bits)
+
+
+def _asks(lang: str, text: str) -> str:
+    """Asks as explain.py joins them ("ratify CAT, ratify CERD"): an action id and an instrument each; the
+    action is told in words, the instrument stays."""
+    out = []
+    for ask in text.split(", "):
+        act, _, obj = ask.partition(" ")
+        words = _action_words().get(act)
+        out.append(f"{_word(lang, words)} {obj}" if words and obj else ask)
+    return ", ".join(out)
+
+
+_FILL: dict[str, Callable[[str, str], str]] = {
+    "action": _actions, "actions": _actions, "asks": _asks,
+    "groups": lambda lang, text: ", ".join(_word(lang, g) for g in text.split(", ")),
+}
+
+
+def _explanation_part(lang: str, part: str) -> str:
+    if part.endswith(_EXPLAIN_SUFFIX) and part != _EXPLAIN_SUFFIX:
+        head = _explanation_part(lang, part[:-len(_EXPLAIN_SUFFIX)])
+        return head + _word(lang, _EXPLAIN_SUFFIX)
+    if "; " in part:  # "same instrument: CAT; only in one: CERD"
+        return "; ".join(_explanation_part(lang, x) for x in part.split("; "))
+    cat = catalogue(lang)
+    for rx, key in _EXPLAIN_RULES:
+        m = rx.fullmatch(part)
+        if m and key in cat:  # a key the catalogue lacks keeps the whole part English, not half-translated
+            return translate(lang, key, **{k: _FILL[k](lang, v) if k in _FILL else v
+                                           for k, v in m.groupdict().items()})
+    return part
+
+
+def explanation(lang: str, text: Optional[str]) -> str:
+    """A link's English explanation in ``lang``, part by part; a part it does not recognise stays English."""
+    if not text or lang == DEFAULT:
+        return text or ""
+    return _EXPLAIN_SEP.join(_explanation_part(lang, p) for p in text.split(_EXPLAIN_SEP))
+
+
 def supported(lang: Optional[str]) -> Optional[str]:
     """``lang`` (case-insensitive, region dropped: es-PY -> es) when a catalogue exists for it, else None."""
     if not lang or not isinstance(lang, str):
@@ -123,10 +212,11 @@ def label_name(task: str, value: str, lang: str) -> Optional[str]:
 
 
 def page_context(lang: str, switch: dict[str, str]) -> dict:
-    """What every template gets: the language, ``_`` and ``term`` bound to it, label names, the script's
-    messages and the language switch's links (code -> (own name, href))."""
+    """What every template gets: the language, ``_`` and ``term`` bound to it, label names, link explanations,
+    the script's messages and the language switch's links (code -> (own name, href))."""
     _: Callable[..., str] = functools.partial(translate, lang)
     return {"lang": lang, "_": _, "term": functools.partial(term, lang),
             "lname": lambda task, value: label_name(task, value, lang),
+            "explanation": functools.partial(explanation, lang),
             "i18n_js": js_messages(lang),
             "languages": [(code, name, switch[code]) for code, name in languages().items()]}
