@@ -152,3 +152,20 @@ def test_a_missing_text_falls_back_to_english():
     assert i18n.term("en", "in_progress") == "in progress"
     assert i18n.choose(None, None, None, None) == "en"
     assert i18n.from_accept_language("es;q=abc, fr;q=0") is None  # a bad or zero weight is not a preference
+
+
+def test_session_names_follow_the_page_language(site):
+    from nrtd_nlp.services.review_sessions import label, make_key
+
+    keys = [make_key("UPR", "3", "40", None), make_key("CEDAW", None, None, 2023), make_key(None, None, None, 2021),
+            make_key("CRC", None, None, None), make_key("UPR", None, "12", None)]
+    assert [i18n.session_label("en", k) for k in keys] == [label(k) for k in keys]  # English as before
+    assert i18n.session_label("es", keys[0]) == "UPR ciclo 3 período de sesiones 40"
+    assert i18n.session_label("fr", keys[2]) == "mécanisme inconnu 2021"
+    assert i18n.session_label("pt", keys[3]) == "CRC (sem data)"
+    c, engine = site
+    login(c, engine)
+    page = c.get("/ui/review", params={"session": SESSION, "lang": "es"}).text
+    assert f"<h1>{i18n.session_label('es', SESSION)} <small>" in page
+    listing = c.get("/ui/", params={"lang": "pt"}).text
+    assert i18n.session_label("pt", SESSION) in listing

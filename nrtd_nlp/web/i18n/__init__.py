@@ -149,6 +149,19 @@ def explanation(lang: str, text: Optional[str]) -> str:
     return _EXPLAIN_SEP.join(_explanation_part(lang, p) for p in text.split(_EXPLAIN_SEP))
 
 
+def session_label(lang: str, key: str) -> str:
+    """A review session's name (``review_sessions.label``: "UPR cycle 3 session 40", "CEDAW 2023") in ``lang``;
+    the mechanism's acronym stays as it is."""
+    from ...services.review_sessions import parse_key
+
+    mech, cycle, session, year = parse_key(key)
+    name = mech or translate(lang, "unknown mechanism")
+    if cycle or session:
+        return " ".join(x for x in (name, translate(lang, "cycle {n}", n=cycle) if cycle else "",
+                                    translate(lang, "session {n}", n=session) if session else "") if x)
+    return f"{name} {year}" if year else translate(lang, "{name} (undated)", name=name)
+
+
 def supported(lang: Optional[str]) -> Optional[str]:
     """``lang`` (case-insensitive, region dropped: es-PY -> es) when a catalogue exists for it, else None."""
     if not lang or not isinstance(lang, str):
@@ -213,10 +226,11 @@ def label_name(task: str, value: str, lang: str) -> Optional[str]:
 
 def page_context(lang: str, switch: dict[str, str]) -> dict:
     """What every template gets: the language, ``_`` and ``term`` bound to it, label names, link explanations,
-    the script's messages and the language switch's links (code -> (own name, href))."""
+    session names, the script's messages and the language switch's links (code -> (own name, href))."""
     _: Callable[..., str] = functools.partial(translate, lang)
     return {"lang": lang, "_": _, "term": functools.partial(term, lang),
             "lname": lambda task, value: label_name(task, value, lang),
             "explanation": functools.partial(explanation, lang),
+            "session_label": functools.partial(session_label, lang),
             "i18n_js": js_messages(lang),
             "languages": [(code, name, switch[code]) for code, name in languages().items()]}
