@@ -29,7 +29,8 @@ def _key(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
-def run(engine=None) -> dict:
+def run(engine=None, sample: int | None = None) -> dict:
+    """``sample``: the first N UPR paragraphs only (the notebook's quick run in CI)."""
     from nrtd_nlp.classify.labels import load_labels
     from nrtd_nlp.ingest.normalise import normalise_recommendation
     from nrtd_nlp.services.context import Engine
@@ -38,6 +39,7 @@ def run(engine=None) -> dict:
     engine = engine or Engine()
     with UHRI.open(encoding="utf-8") as f:
         paras = [u for u in csv.DictReader(f) if u["mechanism_from_symbol"] == "UPR"]
+    paras = paras[:sample] if sample else paras
     with UPR.open(encoding="utf-8") as f:
         upr = {_key(r["Text"]): r for r in csv.DictReader(f)}
     issue_ids = {lab.name().lower(): lab.id for lab in load_labels("upr_issue", engine.settings.home).labels}
