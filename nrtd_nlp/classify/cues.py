@@ -88,7 +88,9 @@ class CueSet:
         """(position, cue) of each cue's first match, in text order; of two at one place, the longer match
         first (Russian "принять меры" is ``take`` before ``adopt``)."""
         code = self._code(lang)
-        t = fold(text, code)
+        return self._hits(fold(text, code), code)
+
+    def _hits(self, t: str, code: str) -> list[tuple[int, str]]:  # ``t`` folded
         found = []
         for name, rx in self._rx[code]:
             m = rx.search(t)
@@ -96,9 +98,9 @@ class CueSet:
                 found.append((m.start(), m.start() - m.end(), name))
         return [(p, name) for p, _, name in sorted(found)]
 
-    def lead_end(self, text: str, lang: str | None) -> int:
-        code = self._code(lang)
-        t = fold(text, code)
+    @staticmethod
+    def _lead_end(t: str, code: str) -> int:
+        """Where the opening of the folded text ``t`` ends."""
         if code == "zh":
             letters = [i for i, ch in enumerate(t) if ch.isalnum()]
             return letters[LEAD_CHARS_ZH - 1] + 1 if len(letters) >= LEAD_CHARS_ZH else len(t)
@@ -106,10 +108,12 @@ class CueSet:
         return starts[LEAD_WORDS] if len(starts) > LEAD_WORDS else len(t)
 
     def tokens(self, text: str, lang: str | None) -> str:
-        hits = self.hits(text, lang)
+        code = self._code(lang)
+        t = fold(text, code)  # once for both the hits and the opening
+        hits = self._hits(t, code)
         if not hits:
             return "NONE"
-        end = self.lead_end(text, lang)
+        end = self._lead_end(t, code)
         toks = [f"A_{c}" for _, c in hits] + [f"L_{c}" for p, c in hits if p < end]
         toks.append(f"F_{hits[0][1]}")
         if len(hits) > 1:

@@ -36,13 +36,19 @@ def make_key(mechanism, cycle, session, year) -> str:
                     for v in (mechanism, cycle, session, year))
 
 
-def label(key: str) -> str:
+def _english(text: str, **values) -> str:
+    return text.format(**values)
+
+
+def label(key: str, tr=_english) -> str:
+    """A session's name ("UPR cycle 3 session 40", "CEDAW 2023"); ``tr(text, **values)`` puts its words in
+    another language (the pages' ``i18n.translate``); the mechanism's acronym stays as it is."""
     mech, cycle, session, year = parse_key(key)
-    name = mech or "unknown mechanism"
+    name = mech or tr("unknown mechanism")
     if cycle or session:
-        return " ".join(x for x in (name, f"cycle {cycle}" if cycle else "", f"session {session}" if session else "")
-                        if x)
-    return f"{name} {year}" if year else f"{name} (undated)"
+        return " ".join(x for x in (name, tr("cycle {n}", n=cycle) if cycle else "",
+                                    tr("session {n}", n=session) if session else "") if x)
+    return f"{name} {year}" if year else tr("{name} (undated)", name=name)
 
 
 def parse_key(key: str) -> tuple[str, str, str, str]:

@@ -152,14 +152,9 @@ def explanation(lang: str, text: Optional[str]) -> str:
 def session_label(lang: str, key: str) -> str:
     """A review session's name (``review_sessions.label``: "UPR cycle 3 session 40", "CEDAW 2023") in ``lang``;
     the mechanism's acronym stays as it is."""
-    from ...services.review_sessions import parse_key
+    from ...services.review_sessions import label
 
-    mech, cycle, session, year = parse_key(key)
-    name = mech or translate(lang, "unknown mechanism")
-    if cycle or session:
-        return " ".join(x for x in (name, translate(lang, "cycle {n}", n=cycle) if cycle else "",
-                                    translate(lang, "session {n}", n=session) if session else "") if x)
-    return f"{name} {year}" if year else translate(lang, "{name} (undated)", name=name)
+    return label(key, functools.partial(translate, lang))
 
 
 def supported(lang: Optional[str]) -> Optional[str]:
