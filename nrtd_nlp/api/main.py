@@ -57,8 +57,14 @@ def create_app(engine=None) -> FastAPI:
                               "Machine suggestions never overwrite human decisions.")
 
     @app.exception_handler(NrtdError)
-    async def _nrtd_error(_: Request, exc: NrtdError):
-        return JSONResponse(status_code=exc.http_status, content={"detail": exc.to_dict()},
+    async def _nrtd_error(request: Request, exc: NrtdError):
+        detail = exc.to_dict()
+        if request.url.path.startswith("/ui/"):  # sign in, CSRF, role: the page script shows them translated
+            from ..web.i18n.errors import error_message
+            from .routes.pages import _ui_language
+
+            detail["shown"] = error_message(_ui_language(request)[0], exc)
+        return JSONResponse(status_code=exc.http_status, content={"detail": detail},
                             headers=getattr(exc, "headers", None))  # e.g. WWW-Authenticate on a 401
 
     @app.exception_handler(RequestValidationError)

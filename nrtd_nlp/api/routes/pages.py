@@ -22,6 +22,7 @@ from ...errors import NrtdError
 from ...services import auth
 from ...services import reviews as rsvc
 from ...web import i18n
+from ...web.i18n.errors import error_message
 from ..deps import get_engine, is_read
 from ..schemas import MAX_INT, DbId
 
@@ -136,9 +137,13 @@ def page_error(request: Request, message: str, status: int) -> HTMLResponse:
 
 
 def _fail(request: Request, err: NrtdError):
+    """A failed page action: the page shows the message in its language; a JSON answer keeps ``code``, ``field``
+    and the English ``message`` (machine readers rely on them) and adds ``shown``, the text the script shows."""
+    shown = error_message(_ui_language(request)[0], err)
     if _wants_json(request):
-        return JSONResponse({"detail": err.to_dict()}, status_code=err.http_status)
-    return render("error.html", request, status=err.http_status, error=err, **_ctx(request))
+        return JSONResponse({"detail": {**err.to_dict(), "shown": shown}}, status_code=err.http_status)
+    page_err = SimpleNamespace(message=shown, code=err.code, field=err.field)
+    return render("error.html", request, status=err.http_status, error=page_err, **_ctx(request))
 
 
 # --- sign in / out -----------------------------------------------------------------------------------------

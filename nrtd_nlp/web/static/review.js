@@ -39,7 +39,7 @@
   }
   function problem(res) {
     var d = res.body && res.body.detail;
-    return (d && d.message) ? d.message : tr("request failed ({status})", {status: res.status});
+    return (d && (d.shown || d.message)) || tr("request failed ({status})", {status: res.status});
   }
 
   var slots = Array.prototype.slice.call(document.querySelectorAll("tr.slot"));
