@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     tag_view: str = Field(default="use-multilingual-v3", description="the part of the embedding new taggers "
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")
+    tag_encoder: str = Field(default="e5-small", description="the encoder whose top layers `nrtd train` fine-tunes "
+                             "for the tasks that use an encoder head (TASK_PARAMS: the action category); 'none' "
+                             "trains those tasks without it (much faster, less accurate)")
     switch_interval_ms: float = Field(default=0.5, ge=0, description="the API server's GIL switch interval "
                                       "(Python's default is 5 ms; 0 = leave it): the thread that hands "
                                       "POST /v1/tag batches to the tagging process waits for the lock "

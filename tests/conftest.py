@@ -89,12 +89,13 @@ def settings(tmp_path, monkeypatch, pg_admin):
     from nrtd_nlp.config import Settings, get_settings
 
     monkeypatch.setenv("NRTD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NRTD_TAG_ENCODER", "none")  # fine-tuning e5 in every training test: tests/test_encoder_head.py
     with _pg_database(pg_admin) as url:
         if url:  # CLI runs and get_settings() in the test read the same database
             monkeypatch.setenv("NRTD_DATABASE_URL", url)
         get_settings.cache_clear()
         s = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", embedder="minilm-test",
-                     tag_on_import=False, database_url=url)  # tagging tests switch it on; building taggers is not free
+                     tag_on_import=False, database_url=url, tag_encoder="none")  # tagging tests switch it on; building taggers is not free
         yield s
         get_settings.cache_clear()
 

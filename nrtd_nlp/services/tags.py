@@ -165,7 +165,10 @@ def describe_taggers(engine) -> list[dict]:
         out.append({"task": task, "model": lt.agent, "kind": m["kind"], "calibrated": lt.calibrated,
                     "labels": len(m["labels"]), "embedder": m.get("embedder"), "training": m.get("training"),
                     "validation": {k: v for k, v in (m.get("validation") or {}).items() if k != "calibration"},
-                    **(_other_languages(m) if m["kind"] == "supervised" else {})})
+                    **(_other_languages(m) if m["kind"] == "supervised" else {}),
+                    # a fine-tuned encoder head answers (text languages only) where the fast heads are unsure
+                    **({"encoder": {k: m["encoder"].get(k) for k in ("backbone_id", "layers", "refine_below")}}
+                       if m.get("encoder") else {})})
     return out
 
 
@@ -297,8 +300,13 @@ def tag_validated(engine, texts: list[str], langs: list[str], tasks: list[str], 
 
 
 def warm_taggers(engine, tasks: list[str]) -> None:
-    """Load every task's bundle (and its encoder) with one small call, before the first request."""
+    """Load every task's bundle (and its encoder) with one small call, before the first request; a bundle with
+    an encoder head (classify/encoder_head.py) also loads that backbone (~2 s), which a confident text skips."""
     tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
+    for task in tasks:
+        enc = getattr(engine.taggers.get(task).model, "encoder_head_", None)
+        if enc is not None:
+            enc.predict_proba(["Ratify the Convention against Torture"])
 
 
 def prepare_texts(texts: list[str]) -> list[str]:
