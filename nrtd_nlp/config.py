@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     tag_encoder: str = Field(default="e5-small", description="the encoder whose top layers `nrtd train` fine-tunes "
                              "for the tasks that use an encoder head (TASK_PARAMS: the action category); 'none' "
                              "trains those tasks without it (much faster, less accurate)")
+    tag_refine: Literal["batch", "always"] = Field(
+        default="batch", description="where the encoder heads (a fine-tuned e5 pass, ~15 ms a text) answer: 'batch' "
+        "for imports, nrtd suggest/tag/evaluate but not the server's POST /v1/tag (kept fast); 'always' there too")
     switch_interval_ms: float = Field(default=0.5, ge=0, description="the API server's GIL switch interval "
                                       "(Python's default is 5 ms; 0 = leave it): the thread that hands "
                                       "POST /v1/tag batches to the tagging process waits for the lock "

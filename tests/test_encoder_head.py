@@ -112,6 +112,8 @@ def test_tagger_refines_only_unsure_texts_and_the_bundle_keeps_it(multilabel, tm
     m2.refine_below = 1.0  # everything is: it runs on every English text, never on another language
     m2.predict_proba(texts[:4], X[:4], ["en", "en", "es", "ar"])
     assert seen == texts[:2]
+    m2.predict_proba(texts[:4], X[:4], ["en"] * 4, refine=False)  # the server's POST /v1/tag by default
+    assert seen == texts[:2]
 
 
 def test_single_label_encoder_needs_a_stacker():
@@ -141,6 +143,13 @@ def test_train_with_and_without_the_encoder(engine, upr_slice):
     assert "encoder" in res["validation"] and man["params"]["refine_below"] == 0.9
     lt = engine.taggers.get("action_category")
     assert lt.model.encoder_head_ is not None
+    from nrtd_nlp.services.tags import tag_texts, tag_validated
+
+    texts = ["Continue its efforts to reduce poverty", "Consider ratifying the Migrant Workers Convention"]
+    full = tag_texts(engine, texts, tasks=["action_category"])  # a command or an import: refined where unsure
+    assert all(r["tags"]["action_category"]["refined"] is True for r in full)
+    fast = tag_validated(engine, texts, ["en", "en"], ["action_category"], 3, refine=False)  # POST /v1/tag's default
+    assert all(r["tags"]["action_category"]["refined"] is False for r in fast)
     engine.settings.tag_encoder = "none"  # the same task trained without it: another version, no encoder file
     res2 = train_task(engine, "action_category", upr_slice, params={"max_features": 3000})
     assert not (folder / "encoder.npz").exists() and res2["model"] != res["model"]

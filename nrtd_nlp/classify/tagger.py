@@ -344,8 +344,9 @@ class Tagger:
         return 0.95
 
     # -- prediction ------------------------------------------------------------------------------
-    def predict_proba(self, texts: list[str], X: np.ndarray, languages: list[str | None]) -> np.ndarray:
-        """Calibrated probabilities, (n, L)."""
+    def predict_proba(self, texts: list[str], X: np.ndarray, languages: list[str | None], *,
+                      refine: bool = True) -> np.ndarray:
+        """Calibrated probabilities, (n, L). ``refine=False``: the fast heads alone, never the encoder head."""
         X = np.asarray(X, np.float32)
         Pe = self.emb_head_.predict_proba(X)
         langs = np.asarray([lang or "und" for lang in languages])
@@ -374,7 +375,8 @@ class Tagger:
                 else:
                     Pt = np.mean([Pt, *Px], axis=0) if Px else Pt
                     fused = self.text_weight_ * Pt + (1 - self.text_weight_) * Pe[m]
-                fused = self._refine(fused, [t for t, k in zip(texts, m) if k], stack)
+                if refine:
+                    fused = self._refine(fused, [t for t, k in zip(texts, m) if k], stack)
                 out[m] = self.calibration_.transform(fused)
         if not self.multilabel:
             out = out / out.sum(1, keepdims=True)

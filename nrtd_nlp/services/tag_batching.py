@@ -110,7 +110,8 @@ class TagBatcher:
             if self.runner is not None:
                 rows = self.runner.tag(texts, langs, tasks, top_k)
             else:
-                rows = tag_validated(self.engine, texts, langs, tasks, top_k)
+                rows = tag_validated(self.engine, texts, langs, tasks, top_k,
+                                     refine=self.engine.settings.tag_refine == "always")
         except BaseException as e:  # every waiting request gets the error, none hangs
             for job in group:
                 job.future.set_exception(e)

@@ -42,7 +42,7 @@ def _child_main(conn, settings_json: str) -> None:
             return
         try:
             if name == "tag":
-                out = tag_validated(engine, *args)
+                out = tag_validated(engine, *args, refine=settings.tag_refine == "always")
             elif name == "warm":
                 warm_taggers(engine, args[0])
                 import gc

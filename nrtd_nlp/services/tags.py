@@ -201,25 +201,31 @@ def parent_tagger(engine, lt: LoadedTagger) -> LoadedTagger | None:
         return None
 
 
+def has_encoder(lt: LoadedTagger) -> bool:
+    return getattr(lt.model, "encoder_head_", None) is not None
+
+
 def probabilities(lt: LoadedTagger, texts: list[str], vectors: np.ndarray, languages: list[str],
-                  parent=None) -> np.ndarray:
+                  parent=None, refine: bool = True) -> np.ndarray:
     """``lt``'s probabilities for raw embeddings in its view; ``parent``: (the parent task's label ids, its
-    probabilities) when ``lt`` reads them (an SDG target's goal)."""
+    probabilities) when ``lt`` reads them (an SDG target's goal); ``refine=False``: without the encoder head."""
     X = lt.centering.transform(vectors, languages) if lt.centering.fitted else vectors
     if parent is not None:
         return lt.model.predict_proba(texts, X, languages, parent=parent)
+    if not refine and has_encoder(lt):
+        return lt.model.predict_proba(texts, X, languages, refine=False)
     return lt.model.predict_proba(texts, X, languages)
 
 
 def batch_probabilities(loaded: list[LoadedTagger], parents: list, texts: list[str], vectors_of,
-                        languages: list[str]) -> list[np.ndarray]:
+                        languages: list[str], refine: bool = True) -> list[np.ndarray]:
     """Each tagger's probabilities for one batch of texts (``vectors_of(lt)``: raw vectors in ``lt``'s view).
     A parent task's (an SDG target's goal) are computed once, whether or not it was asked for itself."""
     memo: dict[str, np.ndarray] = {}
 
     def probs(lt, parent=None):
         if lt.task not in memo:
-            memo[lt.task] = probabilities(lt, texts, vectors_of(lt), languages, parent)
+            memo[lt.task] = probabilities(lt, texts, vectors_of(lt), languages, parent, refine)
         return memo[lt.task]
 
     out = []
@@ -286,23 +292,28 @@ def view_vectors(engine, loaded: list[LoadedTagger], texts: list[str],
 
 
 def tag_validated(engine, texts: list[str], langs: list[str], tasks: list[str], top_k: int,
-                  vectors: np.ndarray | None = None) -> list[dict]:
-    """Tags for checked input (``check_tag_request``); languages already known."""
+                  vectors: np.ndarray | None = None, refine: bool = True) -> list[dict]:
+    """Tags for checked input (``check_tag_request``); languages already known. ``refine=False`` (the server's
+    ``POST /v1/tag`` unless ``NRTD_TAG_REFINE=always``): no encoder head; such answers say ``refined: false``."""
     loaded = [engine.taggers.get(t) for t in tasks]
     parents = [parent_tagger(engine, lt) for lt in loaded]
     V = view_vectors(engine, loaded + [p for p in parents if p is not None], texts, vectors)
     results = [{"language": lang, "tags": {}} for lang in langs]
-    probs = batch_probabilities(loaded, parents, texts, lambda m: V[m.view.model_id], langs)
+    probs = batch_probabilities(loaded, parents, texts, lambda m: V[m.view.model_id], langs, refine)
     for task, lt, P in zip(tasks, loaded, probs):
+        extra = {"refined": refine} if has_encoder(lt) else {}
         for r, p in zip(results, predict(lt, texts, None, langs, top_k, P=P)):
-            r["tags"][task] = {**p, "model": lt.agent, "calibrated": lt.calibrated}
+            r["tags"][task] = {**p, "model": lt.agent, "calibrated": lt.calibrated, **extra}
     return results
 
 
 def warm_taggers(engine, tasks: list[str]) -> None:
-    """Load every task's bundle (and its encoder) with one small call, before the first request; a bundle with
-    an encoder head (classify/encoder_head.py) also loads that backbone (~2 s), which a confident text skips."""
-    tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3)
+    """Load every task's bundle (and its encoder) with one small call, before the first request. With
+    ``NRTD_TAG_REFINE=always`` an encoder head's backbone (classify/encoder_head.py, ~2 s, ~0.5 GB) loads too;
+    otherwise only an import or a command that needs it loads it."""
+    tag_validated(engine, ["Ratify the Convention against Torture"], ["en"], list(tasks), 3, refine=False)
+    if engine.settings.tag_refine != "always":
+        return
     for task in tasks:
         enc = getattr(engine.taggers.get(task).model, "encoder_head_", None)
         if enc is not None:
