@@ -68,8 +68,8 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
     pairs in every training fold) against one label column of the UPR gold pairs."""
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.scorer import CLASSES
-    from nrtd_nlp.link.train import (DUPLICATE_HEAD, FEATURES, cv_probabilities, load_gold, per_class,
-                                     repeat_spread)
+    from nrtd_nlp.link.train import (DUPLICATE_HEAD, FEATURES, TREES_WEIGHT, cv_probabilities, load_gold,
+                                     per_class, repeat_spread)
 
     from .crosslingual import cached_encode
 
@@ -81,7 +81,8 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
         ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
         Xe = featurize(embedder, tfidf, ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
     reps: list = []
-    P = cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=DUPLICATE_HEAD)
+    P = cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=DUPLICATE_HEAD,
+                         trees_weight=TREES_WEIGHT if DUPLICATE_HEAD else 0.0)
     return {"column": column, "pairs": len(y), "extra_training_pairs": 0 if ye is None else len(ye),
             "pooled_per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
             "spread": repeat_spread(y, reps)}

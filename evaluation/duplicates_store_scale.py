@@ -28,7 +28,8 @@ def small_stores(embedder, repeats: int = 5) -> dict:
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.reference_idf import Reference, document_frequencies
     from nrtd_nlp.link.scorer import CLASSES
-    from nrtd_nlp.link.train import _corpus_records, cv_probabilities, load_gold, read_pairs, repeat_spread
+    from nrtd_nlp.link.train import (TREES_WEIGHT, _corpus_records, cv_probabilities, load_gold, read_pairs,
+                                     repeat_spread)
 
     from .crosslingual import cached_encode
 
@@ -60,7 +61,8 @@ def small_stores(embedder, repeats: int = 5) -> dict:
 
     def cv(X_test: np.ndarray) -> dict:
         reps: list = []
-        cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=True, X_eval=X_test)
+        cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=True, X_eval=X_test,
+                         trees_weight=TREES_WEIGHT)
         spread = repeat_spread(y, reps)
         out = {"duplicate_precision_at_recall_0.90": {k: spread["duplicate_precision_at_recall_0.90"][k]
                                                       for k in ("mean", "sd")}}

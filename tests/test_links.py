@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -338,6 +340,47 @@ def test_binary_duplicate_head_replaces_p_duplicate(tmp_path, test_embedder):
     Pf = full.proba(X)
     assert np.allclose(P.sum(1), 1) and np.allclose(P[:, 1], ref, atol=1e-6)
     assert np.allclose(P[:, 0] / P[:, 2], Pf[:, 0] / Pf[:, 2])
+
+
+def test_boosted_trees_are_scored_from_json_as_scikit_learn_scores_them(tmp_path, test_embedder):
+    """The trees' nodes are copied out of scikit-learn and scored with numpy: the same probabilities
+    (missing values too); the scorer averages them with the binary head at the bundle's weight, after a
+    save and load; a bundle without trees scores as before."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from nrtd_nlp.link.scorer import duplicate_probability, fit_duplicate_head
+    from nrtd_nlp.link.trees import PARAMS, BoostedTrees, fit_boosted
+
+    X, y = _labelled_features(test_embedder)
+    X = np.vstack([X] * 3) + np.random.RandomState(0).normal(0, 0.01, (3 * len(X), X.shape[1]))  # leaves of 20
+    y = np.concatenate([y] * 3)
+    trees = fit_boosted(X, y == "duplicate", FEATURES, min_samples_leaf=5)
+    assert trees.params == PARAMS | {"min_samples_leaf": 5} and len(trees.trees) == PARAMS["max_iter"]
+    ref = HistGradientBoostingClassifier(random_state=0, early_stopping=False, **trees.params).fit(
+        X, (y == "duplicate").astype(int))
+    Xm = X.copy()
+    Xm[::7, 0] = np.nan
+    back = BoostedTrees.from_dict(json.loads(json.dumps(trees.to_dict())))
+    assert np.allclose(back.proba(Xm), ref.predict_proba(Xm), atol=1e-12)
+    with pytest.raises(ValueError):
+        fit_boosted(X, np.zeros(len(X), bool), FEATURES)
+    cross = [FEATURES.index(f) for f in CROSS_FEATURES]
+    full, dup = fit_head(X, y, FEATURES), fit_duplicate_head(X, y, FEATURES)
+    meta = {"name": "t", "version": "0", "thresholds": {"duplicate": 0.5, "related": 0.4}}
+    PairScorer(full, fit_head(X[:, cross], y, CROSS_FEATURES), meta, duplicate=dup, duplicate_trees=trees,
+               trees_weight=0.5).save(tmp_path / "with")
+    P = PairScorer.load(tmp_path / "with").predict(X)
+    assert np.allclose(P[:, 1], 0.5 * dup.proba(X)[:, 1] + 0.5 * ref.predict_proba(X)[:, 1])
+    assert np.allclose(P.sum(1), 1)
+    assert np.allclose(duplicate_probability(dup, None, 0.5, X), dup.proba(X)[:, 1])
+    PairScorer(full, fit_head(X[:, cross], y, CROSS_FEATURES), meta, duplicate=dup).save(tmp_path / "without")
+    assert np.allclose(PairScorer.load(tmp_path / "without").predict(X)[:, 1], dup.proba(X)[:, 1])
+
+
+def test_the_shipped_scorer_averages_its_trees():
+    scorer = PairScorer.load()
+    assert scorer.duplicate_trees is not None and 0 < scorer.trees_weight < 1
+    assert scorer.meta["heads"]["duplicate_trees"].startswith("boosted trees")
 
 
 def test_words_of_an_instruments_title_are_not_the_action_told():

@@ -7,7 +7,8 @@ different languages (the embedding cosines only: word and TF-IDF overlap mean no
 ``followup`` for same-State pairs across cycles; and ``duplicate``, a binary duplicate-vs-rest
 model over the same features whose P(duplicate) replaces the ``full`` head's (related and
 different keep their ratio): it ranks duplicates better than the 3-class softmax (duplicate
-precision at recall 0.90 on the adjudicated UPR pairs, 5 x 5-fold: 0.890 -> 0.910; README).
+precision at recall 0.90 on the adjudicated UPR pairs, 5 x 5-fold: 0.890 -> 0.910; README); since v6
+its P(duplicate) is averaged with boosted trees' over the same features (``trees.py``; 0.916 -> 0.958).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..errors import ModelUnavailable
 from .features import FEATURES
+from .trees import BoostedTrees
 
 CLASSES = ("different", "duplicate", "related")
 CROSS_FEATURES = ("cos_1", "cos_2")
@@ -78,6 +80,14 @@ def fit_duplicate_head(X: np.ndarray, y: np.ndarray, features: tuple[str, ...]) 
     return fit_head(X, np.where(y == "duplicate", "duplicate", "other"), features, classes=DUP_CLASSES)
 
 
+def duplicate_probability(head: Head, trees: BoostedTrees | None, weight: float, X: np.ndarray) -> np.ndarray:
+    """P(duplicate) of the binary head, averaged with the boosted trees' at ``weight`` when there are any."""
+    p = head.proba(X)[:, 1]
+    if trees is None or weight <= 0:
+        return p
+    return (1.0 - weight) * p + weight * trees.proba(X)[:, 1]
+
+
 def with_duplicate_head(P: np.ndarray, p_dup: np.ndarray) -> np.ndarray:
     """The 3-class probabilities with P(duplicate) from the binary head; related and different keep
     their ratio and share the rest."""
@@ -94,9 +104,12 @@ class PairScorer:
     """``predict(X_full, cross_mask) -> (n, 3)`` probabilities in CLASSES order."""
 
     def __init__(self, full: Head, cross: Head, meta: dict, followup: Head | None = None,
-                 duplicate: Head | None = None):
+                 duplicate: Head | None = None, duplicate_trees: BoostedTrees | None = None,
+                 trees_weight: float = 0.0):
         self.full, self.cross, self.meta, self.followup = full, cross, meta, followup
         self.duplicate = duplicate  # binary duplicate-vs-rest head beside ``full`` (v4; older bundles: none)
+        self.duplicate_trees = duplicate_trees  # boosted trees averaged with it (v6; older bundles: none)
+        self.trees_weight = float(trees_weight) if duplicate_trees is not None else 0.0
         self.folder: Path | None = None  # the bundle it was loaded from (its reference IDF lives there)
 
     @property
@@ -128,7 +141,8 @@ class PairScorer:
         ``cross_cycle`` marks same-State pairs from different cycles (the follow-up head)."""
         P = self.full.proba(X)
         if self.duplicate is not None and len(X):
-            P = with_duplicate_head(P, self.duplicate.proba(X)[:, 1])
+            P = with_duplicate_head(P, duplicate_probability(self.duplicate, self.duplicate_trees,
+                                                             self.trees_weight, X))
         if self.followup is not None and cross_cycle is not None and cross_cycle.any():
             idx = [FEATURES.index(f) for f in self.followup.features]  # it may read a subset
             P[cross_cycle] = self.followup.proba(X[cross_cycle][:, idx])
@@ -146,6 +160,8 @@ class PairScorer:
             heads["followup"] = self.followup.to_dict()
         if self.duplicate is not None:
             heads["duplicate"] = self.duplicate.to_dict()
+        if self.duplicate_trees is not None:
+            heads["duplicate_trees"] = self.duplicate_trees.to_dict() | {"weight": self.trees_weight}
         (folder / "model.json").write_text(json.dumps(heads))
         (folder / "manifest.json").write_text(json.dumps(self.meta, indent=1))
 
@@ -159,6 +175,9 @@ class PairScorer:
             raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
         fu = Head.from_dict(model["followup"]) if "followup" in model else None
         dup = Head.from_dict(model["duplicate"]) if "duplicate" in model else None
-        scorer = cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu, duplicate=dup)
+        trees = model.get("duplicate_trees")
+        scorer = cls(Head.from_dict(model["full"]), Head.from_dict(model["cross"]), meta, followup=fu, duplicate=dup,
+                     duplicate_trees=BoostedTrees.from_dict(trees) if trees else None,
+                     trees_weight=float(trees["weight"]) if trees else 0.0)
         scorer.folder = folder
         return scorer
