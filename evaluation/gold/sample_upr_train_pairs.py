@@ -1,6 +1,10 @@
 """Sample extra UPR pairs for TRAINING the link scorer (never for its evaluation).
 
     python evaluation/gold/sample_upr_train_pairs.py [--out /tmp/links/train_candidates.csv] [--n-pairs 240]
+    python evaluation/gold/sample_upr_train_pairs.py --seed 20261124 --prefix u --out /tmp/links2/candidates.csv
+
+A later draw (``--seed``, pair ids starting with ``--prefix``) also leaves out the groups that
+``upr_pairs_train.csv`` already uses, so no group is drawn twice.
 
 Same kind of pair as the gold set (``sample_upr_pairs.py``): two recommendations to the same State
 under review in the same session from different recommending States. But the groups are drawn
@@ -38,11 +42,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/links/train_candidates.csv")
     ap.add_argument("--n-pairs", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--prefix", default="t", help="pair ids: PREFIX001, ...")
     args = ap.parse_args()
     out = outside_repo(args.out)
     gold = {(r["state_under_review"], int(r["session"])) for r in csv.DictReader(open(HERE / "upr_pairs.csv"))}
+    if args.seed != SEED:  # a later draw: not the groups of the first one either
+        gold |= {(r["state_under_review"], int(r["session"]))
+                 for r in csv.DictReader(open(HERE / "upr_pairs_train.csv"))}
     groups = {k: v for k, v in load_groups().items() if k not in gold}
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     picked = rng.sample(sorted(groups), N_GROUPS)
     recs = [r for k in picked for r in groups[k]]
     vec = embed_use([r.text for r in recs])
@@ -76,7 +85,7 @@ def main() -> None:
         w.writerow(["pair_id", "id_a", "id_b", "state_under_review", "session", "use_cosine", "text_a", "text_b"])
         for n, (c, i, j) in enumerate(chosen, 1):
             a, b = recs[i], recs[j]
-            w.writerow([f"t{n:03d}", a.external_id, b.external_id, a.country, int(a.session), round(c, 4),
+            w.writerow([f"{args.prefix}{n:03d}", a.external_id, b.external_id, a.country, int(a.session), round(c, 4),
                         a.text, b.text])
     print(f"{len(groups)} groups outside the gold set; picked {N_GROUPS}; wrote {len(chosen)} pairs to {out}")
 
