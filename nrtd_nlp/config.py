@@ -43,7 +43,7 @@ class Settings(BaseSettings):
                           "are trained on (a part's model id prefix, or 'whole'); tagging one text then "
                           "needs only that part's encoder")
     tag_encoder: str = Field(default="e5-small", description="the encoder whose top layers `nrtd train` fine-tunes "
-                             "for the tasks that use an encoder head (TASK_PARAMS: the action category); 'none' "
+                             "for the tasks that use an encoder head (TASK_PARAMS: action category, UPR issues); 'none' "
                              "trains those tasks without it (much faster, less accurate)")
     tag_refine: Literal["batch", "always"] = Field(
         default="batch", description="where the encoder heads (a fine-tuned e5 pass, ~15 ms a text) answer: 'batch' "
