@@ -7,6 +7,8 @@
     precision-recall curve, as recorded in the scorer's manifest when it was trained (`nrtd
     train-links`); the readers' agreement and kappa; and the same repeated CV (mean ± sd over
     repeats) against the adjudicated labels AND the original single-reader labels (`label_1`).
+(b') Held-out UPR pairs (evaluation/gold/upr_pairs_holdout.csv): 240 pairs from other groups, labelled by two
+    other readers, never trained on: the shipped scorer's figures, and the recipe with and without trees.
 (c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
     trains the follow-up head and tunes its threshold; the odd half, never seen, is scored here.
 (a) UHRI translations: the share of (English, other-language) translation pairs the cross-lingual
@@ -86,6 +88,44 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
     return {"column": column, "pairs": len(y), "extra_training_pairs": 0 if ye is None else len(ye),
             "pooled_per_class_argmax": per_class(y, np.asarray(CLASSES)[P.argmax(1)]),
             "spread": repeat_spread(y, reps)}
+
+
+def holdout(embedder, scorer) -> dict:
+    """(b') 240 pairs from 30 (State, session) groups used by neither the gold nor the training pairs,
+    labelled independently by two other readers (evaluation/gold/upr_pairs_holdout.csv); never trained on.
+    The shipped scorer at its thresholds and its duplicate precision at recall 0.90; beside it, the recipe
+    retrained here on the gold and training pairs (this script's TF-IDF) with and without the trees."""
+    from nrtd_nlp.link.pairs import featurize, fit_tfidf
+    from nrtd_nlp.link.scorer import CLASSES, duplicate_probability, fit_duplicate_head, fit_head, with_duplicate_head
+    from nrtd_nlp.link.train import FEATURES, TREES_WEIGHT, load_gold, p_at_recall, per_class
+    from nrtd_nlp.link.trees import fit_boosted
+
+    from .crosslingual import cached_encode
+
+    ta, tb, y, corpus = load_gold(GOLD / "upr_pairs_holdout.csv", UPR)
+    tfidf = fit_tfidf(corpus)
+
+    def feats(a, b):
+        return featurize(embedder, tfidf, a, b, cached_encode(embedder, a), cached_encode(embedder, b))
+
+    X = feats(ta, tb)
+    P = scorer.predict(X)
+    pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
+    pred = np.where(pdup >= scorer.threshold_duplicate, "duplicate",
+                    np.where(prel >= scorer.threshold_related, "related", "different"))
+    out = {"pairs": len(y), "counts": {c: int((y == c).sum()) for c in CLASSES}, "scorer": scorer.agent,
+           "at_thresholds": per_class(y, pred),
+           "duplicate_precision_at_recall_0.90": p_at_recall(y == "duplicate", pdup)}
+    parts = [load_gold(GOLD / f, UPR) for f in ("upr_pairs.csv", "upr_pairs_train.csv")]
+    Xtr = np.vstack([feats(a, b) for a, b, _, _ in parts])
+    ytr = np.concatenate([p[2] for p in parts])
+    full, dup = fit_head(Xtr, ytr, FEATURES), fit_duplicate_head(Xtr, ytr, FEATURES)
+    trees = fit_boosted(Xtr, ytr == "duplicate", FEATURES)
+    out["recipe"] = {}
+    for name, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT)):
+        Pw = with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
+        out["recipe"][name] = p_at_recall(y == "duplicate", Pw[:, CLASSES.index("duplicate")])
+    return out
 
 
 def followups(embedder, scorer) -> dict:
@@ -187,7 +227,7 @@ def main() -> None:
     embedder = get_embedder("e5-use")
     res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "b_agreement": agreement(),
            "b_by_labels": {c: upr_cv(embedder, c) for c in ("label", "label_1")},
-           "b_small_stores": small_stores(embedder),
+           "b_small_stores": small_stores(embedder), "b_holdout": holdout(embedder, scorer),
            "c_followups": followups(embedder, scorer), "a_translations": translations(embedder, scorer)}
     if args.json:
         print(json.dumps(res, indent=1, default=str))
@@ -215,6 +255,12 @@ def main() -> None:
             print(f"  {k:10} P {sp[k]['precision']['mean']:.3f} ± {sp[k]['precision']['sd']:.3f}  "
                   f"R {sp[k]['recall']['mean']:.3f} ± {sp[k]['recall']['sd']:.3f}  "
                   f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
+    ho = res["b_holdout"]
+    print(f"\n(b') {ho['pairs']} held-out pairs, independent readers, never trained on ({ho['counts']}): "
+          f"duplicate precision at recall >= 0.90 {ho['duplicate_precision_at_recall_0.90']}; recipe retrained: "
+          + ", ".join(f"{k} {v}" for k, v in ho["recipe"].items()))
+    for k, r in ho["at_thresholds"].items():
+        print(f"  {k:10} P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} (n {r['support']})")
     print()
     print_table(res["b_small_stores"])
     fu = res["c_followups"]
