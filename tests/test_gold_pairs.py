@@ -1,0 +1,34 @@
+"""The labelled pair files in evaluation/gold/ (ids and labels only, no texts): the evaluated, training and
+held-out sets never share a (State, session) group, so no held-out or gold pair is ever trained on."""
+
+import csv
+from pathlib import Path
+
+GOLD = Path(__file__).resolve().parents[1] / "evaluation" / "gold"
+LABELS = {"duplicate", "related", "different"}
+
+
+def _rows(name: str) -> list[dict]:
+    with open(GOLD / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _groups(rows: list[dict]) -> set[tuple[str, str]]:
+    return {(r["state_under_review"], r["session"]) for r in rows}
+
+
+def test_pair_files_are_disjoint_by_group_and_well_formed():
+    gold, train, held = _rows("upr_pairs.csv"), _rows("upr_pairs_train.csv"), _rows("upr_pairs_holdout.csv")
+    assert (len(gold), len(train), len(held)) == (340, 240, 240)
+    assert not _groups(gold) & _groups(train)
+    assert not _groups(gold) & _groups(held) and not _groups(train) & _groups(held)
+    for rows in (gold, train, held):
+        assert {r["label"] for r in rows} == LABELS
+        assert len({r["pair_id"] for r in rows}) == len(rows)
+        assert all(r["id_a"] != r["id_b"] and r["reason"].strip() for r in rows)
+        # both texts of a pair: same State under review, same session, different recommending States
+        for r in rows:
+            sa, sua, ra, _ = r["id_a"].split("|")
+            sb, sub, rb, _ = r["id_b"].split("|")
+            assert (sa, sua) == (sb, sub) == (r["session"], r["state_under_review"]) and ra != rb
+    assert {r["reader"] for r in held} == {"A", "B"}
