@@ -8,7 +8,7 @@ different languages (the embedding cosines only: word and TF-IDF overlap mean no
 model over the same features whose P(duplicate) replaces the ``full`` head's (related and
 different keep their ratio): it ranks duplicates better than the 3-class softmax (duplicate
 precision at recall 0.90 on the adjudicated UPR pairs, 5 x 5-fold: 0.890 -> 0.910; README); since v6
-its P(duplicate) is averaged with boosted trees' over the same features (``trees.py``; 0.916 -> 0.958).
+its P(duplicate) is averaged with boosted trees' over the same features (``trees.py``; 0.910 -> 0.952).
 """
 
 from __future__ import annotations
