@@ -32,7 +32,7 @@ class BoostedTrees:
 
     def _stacked(self) -> dict:
         """Every tree's nodes in one (trees, nodes) array per field, so that all trees step at once."""
-        if getattr(self, "_stack", None) is None:
+        if self._stack is None:
             width = max(len(t["value"]) for t in self.trees)
             st = {}
             for k in ("feature", "threshold", "left", "right", "leaf", "value", "nan_left"):
