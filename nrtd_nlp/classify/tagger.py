@@ -43,6 +43,11 @@ def _micro_f1(P, Y, th) -> float:
     return 2 * tp / max(float(pred.sum() + Y.sum()), 1.0)
 
 
+def _best_shared_f1(P, Y) -> float:
+    """Micro-F1 at the best threshold shared by every label (0.20 to 0.60): how fusion weights are judged."""
+    return max(_micro_f1(P, Y, t) for t in np.arange(0.2, 0.65, 0.05))
+
+
 def _decide(P: np.ndarray, th) -> np.ndarray:
     """Labels at or above their threshold; the best label is always kept (every record has one)."""
     pred = P >= th
@@ -218,7 +223,7 @@ class Tagger:
     def _refine_report(self, fast, full, Yv, refine) -> None:
         served = np.where(refine[:, None], full, fast)
         if self.multilabel:
-            grade = lambda P: max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))  # noqa: E731
+            grade = lambda P: _best_shared_f1(P, Yv)  # noqa: E731
             key = "micro_f1_at_best_shared_threshold"
         else:
             grade = lambda P: float((P.argmax(1) == Yv.argmax(1)).mean())  # noqa: E731
@@ -255,7 +260,7 @@ class Tagger:
             for w in (WEIGHTS if Pt is not None else (0.0,)):
                 P = Pe if Pt is None else w * Pt + (1 - w) * Pe
                 if self.multilabel:  # thresholds matter for F1: judge each weight at its own best shared one
-                    s = max(_micro_f1(P, Yv, t) for t in np.arange(0.2, 0.65, 0.05))
+                    s = _best_shared_f1(P, Yv)
                 else:
                     s = score(P)
                 if s > best[0] + 1e-9:
@@ -266,8 +271,7 @@ class Tagger:
                 rows = textable if textable.any() else np.ones(len(Yv), bool)
                 best = (-1.0, 0.0)
                 for w in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):
-                    s = max(_micro_f1((1 - w) * fused[rows] + w * Pf[rows], Yv[rows], t)
-                            for t in np.arange(0.2, 0.65, 0.05))
+                    s = _best_shared_f1((1 - w) * fused[rows] + w * Pf[rows], Yv[rows])
                     if s > best[0] + 1e-9:
                         best = (s, w)
                 self.encoder_weight_ = best[1]
