@@ -32,3 +32,9 @@ def test_pair_files_are_disjoint_by_group_and_well_formed():
             sb, sub, rb, _ = r["id_b"].split("|")
             assert (sa, sua) == (sb, sub) == (r["session"], r["state_under_review"]) and ra != rb
     assert {r["reader"] for r in held} == {"A", "B"}
+    # the held-out set was read twice: the adjudicated label is one of the two readings, and every
+    # disagreement says how it was settled
+    for r in held:
+        assert r["label_1"] in LABELS and r["label_2"] in LABELS and r["reason_2"].strip()
+        assert r["label"] in (r["label_1"], r["label_2"])
+        assert bool(r["adjudication"].strip()) == (r["label_1"] != r["label_2"])

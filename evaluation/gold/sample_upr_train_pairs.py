@@ -2,9 +2,11 @@
 
     python evaluation/gold/sample_upr_train_pairs.py [--out /tmp/links/train_candidates.csv] [--n-pairs 240]
     python evaluation/gold/sample_upr_train_pairs.py --seed 20261124 --prefix u --out /tmp/links2/candidates.csv
+    python evaluation/gold/sample_upr_train_pairs.py --seed 20261125 --prefix h --out /tmp/links3/candidates.csv
 
-A later draw (``--seed``, pair ids starting with ``--prefix``) also leaves out the groups that
-``upr_pairs_train.csv`` already uses, so no group is drawn twice.
+A later draw (``--seed``, pair ids starting with ``--prefix``) also leaves out the groups of every earlier
+draw (``PRIOR_DRAWS``: the files with a smaller seed), so no group is drawn twice and each draw stays
+reproducible.
 
 Same kind of pair as the gold set (``sample_upr_pairs.py``): two recommendations to the same State
 under review in the same session from different recommending States. But the groups are drawn
@@ -33,6 +35,7 @@ from sample_upr_pairs import load_groups  # noqa: E402
 from sampling import embed_use, outside_repo, quotas  # noqa: E402
 
 SEED = 20261123
+PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_holdout.csv": 20261124, "upr_pairs_test.csv": 20261125}
 N_GROUPS = 30
 EDGES = [-1.0, 0.54, 0.69, 0.85, 1.01]
 SHARE = [0.10, 0.20, 0.35, 0.35]
@@ -47,9 +50,9 @@ def main() -> None:
     args = ap.parse_args()
     out = outside_repo(args.out)
     gold = {(r["state_under_review"], int(r["session"])) for r in csv.DictReader(open(HERE / "upr_pairs.csv"))}
-    if args.seed != SEED:  # a later draw: not the groups of the first one either
-        gold |= {(r["state_under_review"], int(r["session"]))
-                 for r in csv.DictReader(open(HERE / "upr_pairs_train.csv"))}
+    for name, seed in PRIOR_DRAWS.items():  # a later draw: not the groups of an earlier one either
+        if seed < args.seed:
+            gold |= {(r["state_under_review"], int(r["session"])) for r in csv.DictReader(open(HERE / name))}
     groups = {k: v for k, v in load_groups().items() if k not in gold}
     rng = random.Random(args.seed)
     picked = rng.sample(sorted(groups), N_GROUPS)
