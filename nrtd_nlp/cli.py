@@ -371,8 +371,9 @@ def train_links(
                              "names it (the shipped bundle is nrtd_nlp/models/link_scorer)"),
     followups: Optional[Path] = typer.Option(None, help="cycle-1/cycle-2 pairs; even ids tune the follows_up "
                                              "threshold (default: the repo's upr_followups.csv if present)"),
-    extra: Optional[Path] = typer.Option(None, help="more labelled pairs from other groups: training only, never "
-                                         "evaluated (default: the repo's upr_pairs_train.csv if present)"),
+    extra: Optional[list[Path]] = typer.Option(None, help="more labelled pairs from other groups: training only, "
+                                               "never evaluated (repeatable; default: the repo's training pair "
+                                               "files, link.train.TRAINING_PAIR_FILES)"),
     idf_corpus: Optional[list[Path]] = typer.Option(None, help="texts in more languages for the bundle's "
                                                      "reference IDF (repeatable; e.g. the UHRI export)"),
     idf_only: bool = typer.Option(False, "--idf-only", help="only (re)write the reference IDF of the bundle "
@@ -382,7 +383,7 @@ def train_links(
 ):
     """Train the duplicate/related pair scorer on labelled pairs; figures are cross-validated."""
     from .embed.base import get_embedder
-    from .link.train import add_reference, check_inputs, repo_gold, train
+    from .link.train import TRAINING_PAIR_FILES, add_reference, check_inputs, repo_gold, train
 
     if idf_only:
         meta = add_reference(out, corpus, idf_corpus)
@@ -399,7 +400,7 @@ def train_links(
             raise InputError("no default gold file (nrtd does not run from a checkout with evaluation/gold/); "
                              "pass --gold", field="gold")
     followups = followups or repo_gold("upr_followups.csv")
-    extra = extra or repo_gold("upr_pairs_train.csv")
+    extra = extra or [p for p in map(repo_gold, TRAINING_PAIR_FILES) if p is not None]
     check_inputs(gold, corpus, out, followups=followups, extra=extra)  # before minutes of work, not after
     meta = train(get_embedder(_settings().embedder), gold, corpus, out, version=version, followups=followups,
                  extra=extra, idf_corpora=idf_corpus)

@@ -224,6 +224,16 @@ def test_train_links_inputs(cli_env, tmp_path, demo_csv):
     assert "other than a link-scorer bundle" in run("train-links", "--gold", ids, "--corpus", demo_csv,
                                                     "--out", busy)
     assert (busy / "thesis.docx").exists() and not out.exists()
+    # --extra is repeatable and every file is checked, naming the option and the file
+    from nrtd_nlp.ingest.readers import read_file
+
+    a, b = (r.external_id for r in read_file(demo_csv)[1][:2])
+    good = tmp_path / "good.csv"
+    good.write_text(f"pair_id,id_a,id_b,label\np1,{a},{b},related\n", encoding="utf-8")
+    line = run("train-links", "--gold", good, "--corpus", demo_csv, "--out", out, "--extra", good,
+               "--extra", bad_label)
+    assert line.startswith("nrtd: error[invalid_input]: extra: lab.csv line 2: label 'same' is not one of"), line
+    assert not out.exists()
     # the default gold comes from the package's checkout, never from the working directory
     g = repo_gold("upr_pairs.csv")
     if g is not None:

