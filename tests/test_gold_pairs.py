@@ -19,10 +19,13 @@ def _groups(rows: list[dict]) -> set[tuple[str, str]]:
 
 def test_pair_files_are_disjoint_by_group_and_well_formed():
     gold, train, held = _rows("upr_pairs.csv"), _rows("upr_pairs_train.csv"), _rows("upr_pairs_holdout.csv")
-    assert (len(gold), len(train), len(held)) == (340, 240, 240)
-    assert not _groups(gold) & _groups(train)
-    assert not _groups(gold) & _groups(held) and not _groups(train) & _groups(held)
-    for rows in (gold, train, held):
+    test = _rows("upr_pairs_test.csv")
+    files = (gold, train, held, test)
+    assert [len(f) for f in files] == [340, 240, 240, 240]
+    for i, a in enumerate(files):
+        for b in files[i + 1:]:
+            assert not _groups(a) & _groups(b)
+    for rows in files:
         assert {r["label"] for r in rows} == LABELS
         assert len({r["pair_id"] for r in rows}) == len(rows)
         assert all(r["id_a"] != r["id_b"] and r["reason"].strip() for r in rows)
@@ -32,9 +35,9 @@ def test_pair_files_are_disjoint_by_group_and_well_formed():
             sb, sub, rb, _ = r["id_b"].split("|")
             assert (sa, sua) == (sb, sub) == (r["session"], r["state_under_review"]) and ra != rb
     assert {r["reader"] for r in held} == {"A", "B"}
-    # the held-out set was read twice: the adjudicated label is one of the two readings, and every
+    # every file was read twice: the adjudicated label is one of the two readings, and every
     # disagreement says how it was settled
-    for r in held:
+    for r in (r for rows in files for r in rows):
         assert r["label_1"] in LABELS and r["label_2"] in LABELS and r["reason_2"].strip()
         assert r["label"] in (r["label_1"], r["label_2"])
         assert bool(r["adjudication"].strip()) == (r["label_1"] != r["label_2"])
