@@ -7,7 +7,7 @@
     precision-recall curve, as recorded in the scorer's manifest when it was trained (`nrtd
     train-links`); the readers' agreement and kappa; and the same repeated CV (mean ± sd over
     repeats) against the adjudicated labels AND the original single-reader labels (`label_1`).
-(b') Held-out UPR pairs (evaluation/gold/upr_pairs_holdout.csv): 240 pairs from other groups, each read blind
+(b') Test UPR pairs (evaluation/gold/upr_pairs_test.csv): 240 pairs from 30 other groups, each read blind
     twice, disagreements adjudicated, never trained on: the shipped scorer's figures, and the recipe with and
     without trees, against the adjudicated and the first-reading labels.
 (c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
@@ -71,8 +71,8 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
     pairs in every training fold) against one label column of the UPR gold pairs."""
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.scorer import CLASSES
-    from nrtd_nlp.link.train import (DUPLICATE_HEAD, FEATURES, TREES_WEIGHT, cv_probabilities, load_gold,
-                                     per_class, repeat_spread)
+    from nrtd_nlp.link.train import (DUPLICATE_HEAD, FEATURES, TRAINING_PAIR_FILES, TREES_WEIGHT, cv_probabilities,
+                                     load_gold, load_pairs, per_class, repeat_spread)
 
     from .crosslingual import cached_encode
 
@@ -80,8 +80,8 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
     tfidf = fit_tfidf(corpus)
     X = featurize(embedder, tfidf, ta, tb, cached_encode(embedder, ta), cached_encode(embedder, tb))
     Xe = ye = None
-    if (GOLD / "upr_pairs_train.csv").exists():
-        ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
+    if TRAINING_PAIR_FILES:
+        ea, eb, ye = load_pairs([GOLD / f for f in TRAINING_PAIR_FILES], UPR)
         Xe = featurize(embedder, tfidf, ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
     reps: list = []
     P = cv_probabilities(X, y, FEATURES, repeats, Xe, ye, reps, duplicate_head=DUPLICATE_HEAD,
@@ -91,20 +91,20 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
             "spread": repeat_spread(y, reps)}
 
 
-def holdout(embedder, scorer) -> dict:
+def test_pairs(embedder, scorer) -> dict:
     """(b') 240 pairs from 30 (State, session) groups used by neither the gold nor the training pairs,
-    each read blind by two readers, disagreements adjudicated (evaluation/gold/upr_pairs_holdout.csv); never
+    each read blind by two readers, disagreements adjudicated (evaluation/gold/upr_pairs_test.csv); never
     trained on. The shipped scorer at its thresholds and its duplicate precision at recall 0.90; beside it,
     the recipe retrained here on the gold and training pairs (this script's TF-IDF) with and without the
     trees. Figures against the adjudicated labels (`label`) and the first reading alone (`label_1`)."""
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.scorer import CLASSES, duplicate_probability, fit_duplicate_head, fit_head, with_duplicate_head
-    from nrtd_nlp.link.train import FEATURES, TREES_WEIGHT, load_gold, p_at_recall, per_class
+    from nrtd_nlp.link.train import FEATURES, TRAINING_PAIR_FILES, TREES_WEIGHT, load_gold, p_at_recall, per_class
     from nrtd_nlp.link.trees import fit_boosted
 
     from .crosslingual import cached_encode
 
-    path = GOLD / "upr_pairs_holdout.csv"
+    path = GOLD / "upr_pairs_test.csv"
     ta, tb, y, corpus = load_gold(path, UPR)
     y1 = load_gold(path, UPR, column="label_1")[2]
     y2 = load_gold(path, UPR, column="label_2")[2]
@@ -118,7 +118,7 @@ def holdout(embedder, scorer) -> dict:
     pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
     pred = np.where(pdup >= scorer.threshold_duplicate, "duplicate",
                     np.where(prel >= scorer.threshold_related, "related", "different"))
-    parts = [load_gold(GOLD / f, UPR) for f in ("upr_pairs.csv", "upr_pairs_train.csv")]
+    parts = [load_gold(GOLD / f, UPR) for f in ("upr_pairs.csv", *TRAINING_PAIR_FILES)]
     Xtr = np.vstack([feats(a, b) for a, b, _, _ in parts])
     ytr = np.concatenate([p[2] for p in parts])
     full, dup = fit_head(Xtr, ytr, FEATURES), fit_duplicate_head(Xtr, ytr, FEATURES)
@@ -234,7 +234,7 @@ def main() -> None:
     embedder = get_embedder("e5-use")
     res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "b_agreement": agreement(),
            "b_by_labels": {c: upr_cv(embedder, c) for c in ("label", "label_1")},
-           "b_small_stores": small_stores(embedder), "b_holdout": holdout(embedder, scorer),
+           "b_small_stores": small_stores(embedder), "b_test": test_pairs(embedder, scorer),
            "c_followups": followups(embedder, scorer), "a_translations": translations(embedder, scorer)}
     if args.json:
         print(json.dumps(res, indent=1, default=str))
@@ -262,8 +262,8 @@ def main() -> None:
             print(f"  {k:10} P {sp[k]['precision']['mean']:.3f} ± {sp[k]['precision']['sd']:.3f}  "
                   f"R {sp[k]['recall']['mean']:.3f} ± {sp[k]['recall']['sd']:.3f}  "
                   f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
-    ho = res["b_holdout"]
-    print(f"\n(b') {ho['pairs']} held-out pairs, two blind readings (agreement {ho['readers_agreement']:.3f}), "
+    ho = res["b_test"]
+    print(f"\n(b') {ho['pairs']} test pairs, two blind readings (agreement {ho['readers_agreement']:.3f}), "
           "never trained on:")
     for col, name in (("label", "adjudicated"), ("label_1", "first reading only")):
         r = ho[col]

@@ -3,7 +3,7 @@
     python -m evaluation.duplicates_ablation [--repeats 10] [--labels label|label_1] [--no-extra]
 
 Since link-scorer@3 the scorer has its own clause coverage, instrument-set difference and verb-intent
-difference (``nrtd_nlp.link.features``), and the extra training pairs (upr_pairs_train.csv) join every
+difference (``nrtd_nlp.link.features``), and the extra training pairs (link.train.TRAINING_PAIR_FILES) join every
 training fold unless --no-extra; the candidates below are measured on top of that.
 
 Candidate features for "one side adds a second ask" (partial overlap, labelled related) and other
@@ -127,7 +127,7 @@ def main() -> None:
     args = ap.parse_args()
     from nrtd_nlp.embed.base import get_embedder
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
-    from nrtd_nlp.link.train import load_gold
+    from nrtd_nlp.link.train import TRAINING_PAIR_FILES, load_gold, load_pairs
 
     from .crosslingual import cached_encode
 
@@ -136,8 +136,8 @@ def main() -> None:
     tfidf = fit_tfidf(corpus)
     X = featurize(embedder, tfidf, ta, tb, cached_encode(embedder, ta), cached_encode(embedder, tb))
     Xe = ye = None
-    if not args.no_extra and (GOLD / "upr_pairs_train.csv").exists():
-        ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
+    if not args.no_extra:
+        ea, eb, ye = load_pairs([GOLD / f for f in TRAINING_PAIR_FILES], UPR)
         Xe = featurize(embedder, tfidf, ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
     cand = candidate_features(tfidf, ta, tb)
     sets = {"scorer features": X} | {f"+ {k}": np.hstack([X, v]) for k, v in cand.items()}

@@ -28,8 +28,8 @@ def small_stores(embedder, repeats: int = 5) -> dict:
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.reference_idf import Reference, document_frequencies
     from nrtd_nlp.link.scorer import CLASSES
-    from nrtd_nlp.link.train import (TREES_WEIGHT, _corpus_records, cv_probabilities, load_gold, read_pairs,
-                                     repeat_spread)
+    from nrtd_nlp.link.train import (TRAINING_PAIR_FILES, TREES_WEIGHT, _corpus_records, cv_probabilities,
+                                     load_gold, load_pairs, read_pairs, repeat_spread)
 
     from .crosslingual import cached_encode
 
@@ -37,7 +37,7 @@ def small_stores(embedder, repeats: int = 5) -> dict:
     ta, tb, y, corpus = load_gold(GOLD / "upr_pairs.csv", UPR)
     va, vb = cached_encode(embedder, ta), cached_encode(embedder, tb)
     X = featurize(embedder, fit_tfidf(corpus), ta, tb, va, vb)
-    ea, eb, ye, _ = load_gold(GOLD / "upr_pairs_train.csv", UPR)
+    ea, eb, ye = load_pairs([GOLD / f for f in TRAINING_PAIR_FILES], UPR)
     Xe = featurize(embedder, fit_tfidf(corpus), ea, eb, cached_encode(embedder, ea), cached_encode(embedder, eb))
 
     recs = _corpus_records(UPR)

@@ -223,7 +223,7 @@ def main() -> None:
     print(f"\ngold: {len(texts)} UPR Info recommendations, {sum(map(len, gold))} labels "
           f"({sum(map(len, gold)) / len(gold):.2f} per record); {len(keys)} institutions; embedder {emb.model_id}; "
           f"threshold {args.threshold}")
-    print(f"\n| variant | n | top-1 | lead@1 | any@3 | P@thr | R@thr | F1@thr | abstain |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| variant | n | top-1 | lead@1 | any@3 | P@thr | R@thr | F1@thr | abstain |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, m in results.items():
         print(f"| {name} | {m['n']} | {m['top1']:.3f} | {m['lead@1']:.3f} | {m['any@3']:.3f} | {m['P']:.3f} | "
               f"{m['R']:.3f} | {m['F1']:.3f} | {m['abstain']:.3f} |")

@@ -1,5 +1,5 @@
-"""The labelled pair files in evaluation/gold/ (ids and labels only, no texts): the evaluated, training and
-held-out sets never share a (State, session) group, so no held-out or gold pair is ever trained on."""
+"""The labelled pair files in evaluation/gold/ (ids and labels only, no texts): the gold, the two training and
+the test sets never share a (State, session) group, so no gold or test pair, nor its group, is ever trained on."""
 
 import csv
 from pathlib import Path
@@ -18,7 +18,7 @@ def _groups(rows: list[dict]) -> set[tuple[str, str]]:
 
 
 def test_pair_files_are_disjoint_by_group_and_well_formed():
-    gold, train, held = _rows("upr_pairs.csv"), _rows("upr_pairs_train.csv"), _rows("upr_pairs_holdout.csv")
+    gold, train, held = _rows("upr_pairs.csv"), _rows("upr_pairs_train.csv"), _rows("upr_pairs_train2.csv")
     test = _rows("upr_pairs_test.csv")
     files = (gold, train, held, test)
     assert [len(f) for f in files] == [340, 240, 240, 240]

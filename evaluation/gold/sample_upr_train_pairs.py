@@ -35,7 +35,7 @@ from sample_upr_pairs import load_groups  # noqa: E402
 from sampling import embed_use, outside_repo, quotas  # noqa: E402
 
 SEED = 20261123
-PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_holdout.csv": 20261124, "upr_pairs_test.csv": 20261125}
+PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_train2.csv": 20261124, "upr_pairs_test.csv": 20261125}
 N_GROUPS = 30
 EDGES = [-1.0, 0.54, 0.69, 0.85, 1.01]
 SHARE = [0.10, 0.20, 0.35, 0.35]
