@@ -91,7 +91,7 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
             "spread": repeat_spread(y, reps)}
 
 
-def test_pairs(embedder, scorer) -> dict:
+def unseen_pairs(embedder, scorer) -> dict:
     """(b') 240 pairs from 30 (State, session) groups used by neither the gold nor the training pairs,
     each read blind by two readers, disagreements adjudicated (evaluation/gold/upr_pairs_test.csv); never
     trained on. The shipped scorer at its thresholds and its duplicate precision at recall 0.90; beside it,
@@ -234,7 +234,7 @@ def main() -> None:
     embedder = get_embedder("e5-use")
     res = {"scorer": scorer.agent, "b_upr_pairs_cv": scorer.meta["cv"], "b_agreement": agreement(),
            "b_by_labels": {c: upr_cv(embedder, c) for c in ("label", "label_1")},
-           "b_small_stores": small_stores(embedder), "b_test": test_pairs(embedder, scorer),
+           "b_small_stores": small_stores(embedder), "b_test": unseen_pairs(embedder, scorer),
            "c_followups": followups(embedder, scorer), "a_translations": translations(embedder, scorer)}
     if args.json:
         print(json.dumps(res, indent=1, default=str))
