@@ -3,6 +3,8 @@
     python evaluation/gold/sample_upr_train_pairs.py [--out /tmp/links/train_candidates.csv] [--n-pairs 240]
     python evaluation/gold/sample_upr_train_pairs.py --seed 20261124 --prefix u --out /tmp/links2/candidates.csv
     python evaluation/gold/sample_upr_train_pairs.py --seed 20261125 --prefix h --out /tmp/links3/candidates.csv
+    python evaluation/gold/sample_upr_train_pairs.py --seed 20261126 --prefix v --groups 90 --n-pairs 720 \
+        --out /tmp/links4/candidates.csv
 
 A later draw (``--seed``, pair ids starting with ``--prefix``) also leaves out the groups of every earlier
 draw (``PRIOR_DRAWS``: the files with a smaller seed), so no group is drawn twice and each draw stays
@@ -35,7 +37,8 @@ from sample_upr_pairs import load_groups  # noqa: E402
 from sampling import embed_use, outside_repo, quotas  # noqa: E402
 
 SEED = 20261123
-PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_train2.csv": 20261124, "upr_pairs_test.csv": 20261125}
+PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_train2.csv": 20261124, "upr_pairs_test.csv": 20261125,
+               "upr_pairs_train3.csv": 20261126}
 N_GROUPS = 30
 EDGES = [-1.0, 0.54, 0.69, 0.85, 1.01]
 SHARE = [0.10, 0.20, 0.35, 0.35]
@@ -47,6 +50,7 @@ def main() -> None:
     ap.add_argument("--n-pairs", type=int, default=240)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--prefix", default="t", help="pair ids: PREFIX001, ...")
+    ap.add_argument("--groups", type=int, default=N_GROUPS, help="(State, session) groups to draw")
     args = ap.parse_args()
     out = outside_repo(args.out)
     gold = {(r["state_under_review"], int(r["session"])) for r in csv.DictReader(open(HERE / "upr_pairs.csv"))}
@@ -55,7 +59,7 @@ def main() -> None:
             gold |= {(r["state_under_review"], int(r["session"])) for r in csv.DictReader(open(HERE / name))}
     groups = {k: v for k, v in load_groups().items() if k not in gold}
     rng = random.Random(args.seed)
-    picked = rng.sample(sorted(groups), N_GROUPS)
+    picked = rng.sample(sorted(groups), args.groups)
     recs = [r for k in picked for r in groups[k]]
     vec = embed_use([r.text for r in recs])
     by_bin: list[dict[int, list]] = [{} for _ in SHARE]
@@ -90,7 +94,7 @@ def main() -> None:
             a, b = recs[i], recs[j]
             w.writerow([f"{args.prefix}{n:03d}", a.external_id, b.external_id, a.country, int(a.session), round(c, 4),
                         a.text, b.text])
-    print(f"{len(groups)} groups outside the gold set; picked {N_GROUPS}; wrote {len(chosen)} pairs to {out}")
+    print(f"{len(groups)} groups outside the gold set; picked {args.groups}; wrote {len(chosen)} pairs to {out}")
 
 
 if __name__ == "__main__":
