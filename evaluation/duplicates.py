@@ -7,8 +7,8 @@
     precision-recall curve, as recorded in the scorer's manifest when it was trained (`nrtd
     train-links`); the readers' agreement and kappa; and the same repeated CV (mean ± sd over
     repeats) against the adjudicated labels AND the original single-reader labels (`label_1`).
-(b') Test UPR pairs (evaluation/gold/upr_pairs_test.csv): 240 pairs from 30 other groups, each read blind
-    twice, disagreements adjudicated, never trained on: the shipped scorer's figures, and the recipe with and
+(b') Test UPR pairs (evaluation/gold/upr_pairs_test.csv, upr_pairs_test2.csv): 240 and 480 pairs from 30 and
+    57 other groups, each read blind twice, disagreements adjudicated, never trained on: the shipped scorer's figures, and the recipe with and
     without trees, against the adjudicated and the first-reading labels.
 (c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
     trains the follow-up head and tunes its threshold; the odd half, never seen, is scored here.
@@ -91,10 +91,13 @@ def upr_cv(embedder, column: str, repeats: int = 5) -> dict:
             "spread": repeat_spread(y, reps)}
 
 
+TEST_PAIR_FILES = ("upr_pairs_test.csv", "upr_pairs_test2.csv")
+
+
 def unseen_pairs(embedder, scorer) -> dict:
-    """(b') 240 pairs from 30 (State, session) groups used by neither the gold nor the training pairs,
-    each read blind by two readers, disagreements adjudicated (evaluation/gold/upr_pairs_test.csv); never
-    trained on. The shipped scorer at its thresholds and its duplicate precision at recall 0.90; beside it,
+    """(b') Pairs from (State, session) groups that neither the gold nor the training pairs use, each read
+    blind by two readers, disagreements adjudicated (evaluation/gold/upr_pairs_test*.csv); never trained on.
+    Per file: the shipped scorer at its thresholds and its duplicate precision at recall 0.90; beside it,
     the recipe retrained here on the gold and training pairs (this script's TF-IDF) with and without the
     trees. Figures against the adjudicated labels (`label`) and the first reading alone (`label_1`)."""
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
@@ -104,35 +107,38 @@ def unseen_pairs(embedder, scorer) -> dict:
 
     from .crosslingual import cached_encode
 
-    path = GOLD / "upr_pairs_test.csv"
-    ta, tb, y, corpus = load_gold(path, UPR)
-    y1 = load_gold(path, UPR, column="label_1")[2]
-    y2 = load_gold(path, UPR, column="label_2")[2]
-    tfidf = fit_tfidf(corpus)
+    tfidf = fit_tfidf(load_gold(GOLD / "upr_pairs.csv", UPR)[3])
 
     def feats(a, b):
         return featurize(embedder, tfidf, a, b, cached_encode(embedder, a), cached_encode(embedder, b))
 
-    X = feats(ta, tb)
-    P = scorer.predict(X)
-    pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
-    pred = np.where(pdup >= scorer.threshold_duplicate, "duplicate",
-                    np.where(prel >= scorer.threshold_related, "related", "different"))
     parts = [load_gold(GOLD / f, UPR) for f in ("upr_pairs.csv", *TRAINING_PAIR_FILES)]
     Xtr = np.vstack([feats(a, b) for a, b, _, _ in parts])
     ytr = np.concatenate([p[2] for p in parts])
     full, dup = fit_head(Xtr, ytr, FEATURES), fit_duplicate_head(Xtr, ytr, FEATURES)
     trees = fit_boosted(Xtr, ytr == "duplicate", FEATURES)
-    recipe = {name: with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
-              for name, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT))}
-    out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent}
-    for col, labels in (("label", y), ("label_1", y1)):
-        out[col] = {"counts": {c: int((labels == c).sum()) for c in CLASSES},
-                    "at_thresholds": per_class(labels, pred),
-                    "duplicate_precision_at_recall_0.90": p_at_recall(labels == "duplicate", pdup),
-                    "recipe": {k: p_at_recall(labels == "duplicate", Pw[:, CLASSES.index("duplicate")])
-                               for k, Pw in recipe.items()}}
-    return out
+    res = {}
+    for name in TEST_PAIR_FILES:
+        path = GOLD / name
+        ta, tb, y, _ = load_gold(path, UPR)
+        y1 = load_gold(path, UPR, column="label_1")[2]
+        y2 = load_gold(path, UPR, column="label_2")[2]
+        X = feats(ta, tb)
+        P = scorer.predict(X)
+        pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
+        pred = np.where(pdup >= scorer.threshold_duplicate, "duplicate",
+                        np.where(prel >= scorer.threshold_related, "related", "different"))
+        recipe = {k: with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
+                  for k, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT))}
+        out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent}
+        for col, labels in (("label", y), ("label_1", y1)):
+            out[col] = {"counts": {c: int((labels == c).sum()) for c in CLASSES},
+                        "at_thresholds": per_class(labels, pred),
+                        "duplicate_precision_at_recall_0.90": p_at_recall(labels == "duplicate", pdup),
+                        "recipe": {k: p_at_recall(labels == "duplicate", Pw[:, CLASSES.index("duplicate")])
+                                   for k, Pw in recipe.items()}}
+        res[name] = out
+    return res
 
 
 def followups(embedder, scorer) -> dict:
@@ -262,16 +268,16 @@ def main() -> None:
             print(f"  {k:10} P {sp[k]['precision']['mean']:.3f} ± {sp[k]['precision']['sd']:.3f}  "
                   f"R {sp[k]['recall']['mean']:.3f} ± {sp[k]['recall']['sd']:.3f}  "
                   f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
-    ho = res["b_test"]
-    print(f"\n(b') {ho['pairs']} test pairs, two blind readings (agreement {ho['readers_agreement']:.3f}), "
-          "never trained on:")
-    for col, name in (("label", "adjudicated"), ("label_1", "first reading only")):
-        r = ho[col]
-        print(f"  {name} ({r['counts']}): duplicate precision at recall >= 0.90 "
-              f"{r['duplicate_precision_at_recall_0.90']}; recipe retrained: "
-              + ", ".join(f"{k} {v}" for k, v in r["recipe"].items()))
-        for k, c in r["at_thresholds"].items():
-            print(f"    {k:10} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} (n {c['support']})")
+    for name, ho in res["b_test"].items():
+        print(f"\n(b') {name}: {ho['pairs']} pairs from unseen groups, two blind readings (agreement "
+              f"{ho['readers_agreement']:.3f}), never trained on:")
+        for col, label in (("label", "adjudicated"), ("label_1", "first reading only")):
+            r = ho[col]
+            print(f"  {label} ({r['counts']}): duplicate precision at recall >= 0.90 "
+                  f"{r['duplicate_precision_at_recall_0.90']}; recipe retrained: "
+                  + ", ".join(f"{k} {v}" for k, v in r["recipe"].items()))
+            for k, c in r["at_thresholds"].items():
+                print(f"    {k:10} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} (n {c['support']})")
     print()
     print_table(res["b_small_stores"])
     fu = res["c_followups"]

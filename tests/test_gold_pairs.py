@@ -19,9 +19,9 @@ def _groups(rows: list[dict]) -> set[tuple[str, str]]:
 
 def test_pair_files_are_disjoint_by_group_and_well_formed():
     gold, train, held = _rows("upr_pairs.csv"), _rows("upr_pairs_train.csv"), _rows("upr_pairs_train2.csv")
-    test, train3 = _rows("upr_pairs_test.csv"), _rows("upr_pairs_train3.csv")
-    files = (gold, train, held, test, train3)
-    assert [len(f) for f in files] == [340, 240, 240, 240, 720]
+    test, train3, test2 = _rows("upr_pairs_test.csv"), _rows("upr_pairs_train3.csv"), _rows("upr_pairs_test2.csv")
+    files = (gold, train, held, test, train3, test2)
+    assert [len(f) for f in files] == [340, 240, 240, 240, 720, 480]
     for i, a in enumerate(files):
         for b in files[i + 1:]:
             assert not _groups(a) & _groups(b)

@@ -5,6 +5,8 @@
     python evaluation/gold/sample_upr_train_pairs.py --seed 20261125 --prefix h --out /tmp/links3/candidates.csv
     python evaluation/gold/sample_upr_train_pairs.py --seed 20261126 --prefix v --groups 90 --n-pairs 720 \
         --out /tmp/links4/candidates.csv
+    python evaluation/gold/sample_upr_train_pairs.py --seed 20261127 --prefix w --groups 57 --n-pairs 480 \
+        --out /tmp/links5/candidates.csv
 
 A later draw (``--seed``, pair ids starting with ``--prefix``) also leaves out the groups of every earlier
 draw (``PRIOR_DRAWS``: the files with a smaller seed), so no group is drawn twice and each draw stays
@@ -38,7 +40,7 @@ from sampling import embed_use, outside_repo, quotas  # noqa: E402
 
 SEED = 20261123
 PRIOR_DRAWS = {"upr_pairs_train.csv": SEED, "upr_pairs_train2.csv": 20261124, "upr_pairs_test.csv": 20261125,
-               "upr_pairs_train3.csv": 20261126}
+               "upr_pairs_train3.csv": 20261126, "upr_pairs_test2.csv": 20261127}
 N_GROUPS = 30
 EDGES = [-1.0, 0.54, 0.69, 0.85, 1.01]
 SHARE = [0.10, 0.20, 0.35, 0.35]
