@@ -8,8 +8,8 @@
     train-links`); the readers' agreement and kappa; and the same repeated CV (mean ± sd over
     repeats) against the adjudicated labels AND the original single-reader labels (`label_1`).
 (b') Test UPR pairs (evaluation/gold/upr_pairs_test.csv, upr_pairs_test2.csv): 240 and 480 pairs from 30 and
-    57 other groups, each read blind twice, disagreements adjudicated, never trained on: the shipped scorer's figures, and the recipe with and
-    without trees, against the adjudicated and the first-reading labels.
+    57 other groups, each read blind twice, disagreements adjudicated, never trained on: the shipped scorer's
+    figures, and the recipe with and without trees, against the adjudicated and the first-reading labels.
 (c) Cycle 1 -> cycle 2 follow-up pairs (evaluation/gold/upr_followups.csv): the even-numbered half
     trains the follow-up head and tunes its threshold; the odd half, never seen, is scored here.
 (a) UHRI translations: the share of (English, other-language) translation pairs the cross-lingual
@@ -102,7 +102,8 @@ def unseen_pairs(embedder, scorer) -> dict:
     trees. Figures against the adjudicated labels (`label`) and the first reading alone (`label_1`)."""
     from nrtd_nlp.link.pairs import featurize, fit_tfidf
     from nrtd_nlp.link.scorer import CLASSES, duplicate_probability, fit_duplicate_head, fit_head, with_duplicate_head
-    from nrtd_nlp.link.train import FEATURES, TRAINING_PAIR_FILES, TREES_WEIGHT, load_gold, p_at_recall, per_class
+    from nrtd_nlp.link.train import (FEATURES, TRAINING_PAIR_FILES, TREES_WEIGHT, load_gold, load_pairs, p_at_recall,
+                                     per_class, read_pairs)
     from nrtd_nlp.link.trees import fit_boosted
 
     from .crosslingual import cached_encode
@@ -112,17 +113,16 @@ def unseen_pairs(embedder, scorer) -> dict:
     def feats(a, b):
         return featurize(embedder, tfidf, a, b, cached_encode(embedder, a), cached_encode(embedder, b))
 
-    parts = [load_gold(GOLD / f, UPR) for f in ("upr_pairs.csv", *TRAINING_PAIR_FILES)]
-    Xtr = np.vstack([feats(a, b) for a, b, _, _ in parts])
-    ytr = np.concatenate([p[2] for p in parts])
+    ta_tr, tb_tr, ytr = load_pairs([GOLD / f for f in ("upr_pairs.csv", *TRAINING_PAIR_FILES)], UPR)
+    Xtr = feats(ta_tr, tb_tr)
     full, dup = fit_head(Xtr, ytr, FEATURES), fit_duplicate_head(Xtr, ytr, FEATURES)
     trees = fit_boosted(Xtr, ytr == "duplicate", FEATURES)
     res = {}
     for name in TEST_PAIR_FILES:
         path = GOLD / name
         ta, tb, y, _ = load_gold(path, UPR)
-        y1 = load_gold(path, UPR, column="label_1")[2]
-        y2 = load_gold(path, UPR, column="label_2")[2]
+        rows = read_pairs(path, "test", ("pair_id", "label_1", "label_2"))
+        y1, y2 = (np.asarray([r[c] for r in rows]) for c in ("label_1", "label_2"))
         X = feats(ta, tb)
         P = scorer.predict(X)
         pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
