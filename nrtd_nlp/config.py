@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     embed_on_import: bool = True
     link_on_import: bool = Field(default=True, description="compute links for imported records")
     link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
+    link_pair_encoder: bool = Field(default=True, description="let the bundle's pair encoder (a cross-encoder, "
+                                    "link/pair_encoder.py) re-read the same-language pairs the scorer is unsure of; "
+                                    "false: the scorer alone (faster, less precise)")
     tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
     warm_taggers: bool = Field(default=True, description="load every tagger when the server starts (a task "
                                "without a bundle for this embedder builds its zero-shot prototypes then)")

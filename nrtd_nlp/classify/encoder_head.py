@@ -121,7 +121,7 @@ class EncoderHead:
     def __init__(self, backbone: str = "e5-small", layers: int = 4, epochs: int = 3, lr: float = 1e-4,
                  head_lr: float = 2e-3, batch_size: int = 32, max_length: int = 128, dropout: float = 0.1,
                  multilabel: bool = True, n_labels: int | None = None, random_state: int = 0,
-                 cache_dir: Path | None = None, threads: int | None = None):
+                 cache_dir: Path | None = None, threads: int | None = None, keep_lower: bool = True):
         self.backbone = backbone
         self.layers = layers
         self.epochs = epochs
@@ -135,6 +135,7 @@ class EncoderHead:
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.threads = threads
+        self.keep_lower = keep_lower  # keep tagged texts' lower states for the next task (pairs: never)
 
     # -- the frozen lower layers ---------------------------------------------------------------
     def _parts(self):
@@ -155,7 +156,7 @@ class EncoderHead:
         out: list = [None] * len(texts)
         todo = []
         for i, t in enumerate(texts):
-            hit = _LOWER_CACHE.get((backbone_id, first, self.max_length, t))
+            hit = _LOWER_CACHE.get((backbone_id, first, self.max_length, t)) if self.keep_lower else None
             if hit is not None:
                 _LOWER_CACHE.move_to_end((backbone_id, first, self.max_length, t))
                 out[i] = hit
@@ -179,7 +180,7 @@ class EncoderHead:
                 for j, k in enumerate(idx):
                     state = h[j, :len(ids[k])].to(torch.float16).clone()
                     out[todo[k]] = state
-                    if len(texts) <= _LOWER_CACHE_SIZE:  # tagging, not training: keep for the next task
+                    if self.keep_lower and len(texts) <= _LOWER_CACHE_SIZE:  # tagging: keep for the next task
                         _LOWER_CACHE[(backbone_id, first, self.max_length, texts[todo[k]])] = state
                 if progress:
                     progress(len(idx))

@@ -25,6 +25,7 @@ from .features import FEATURES
 from .trees import BoostedTrees
 
 CLASSES = ("different", "duplicate", "related")
+PAIR_ENCODER_FILE = "pair_encoder.npz"  # the cross-encoder's tuned layers (pair_encoder.py), float16
 CROSS_FEATURES = ("cos_1", "cos_2")
 
 
@@ -111,6 +112,7 @@ class PairScorer:
         self.duplicate_trees = duplicate_trees  # boosted trees averaged with it (v6; older bundles: none)
         self.trees_weight = float(trees_weight) if duplicate_trees is not None else 0.0
         self.folder: Path | None = None  # the bundle it was loaded from (its reference IDF lives there)
+        self.pair_encoder = None  # a PairEncoder for uncertain same-language pairs (v9; older bundles: none)
 
     @property
     def agent(self) -> str:
@@ -153,6 +155,21 @@ class PairScorer:
             P[cross] = self.cross.proba(np.asarray(cross_cos)[cross])
         return P
 
+    def refine(self, P: np.ndarray, texts_a: list[str], texts_b: list[str], eligible: np.ndarray) -> tuple[np.ndarray, int]:
+        """``P`` with the pair encoder averaged in for the ``eligible`` rows (same language, one of the
+        encoder's languages, same cycle) whose answer it could change; (P, rows refined)."""
+        pe = self.pair_encoder
+        if pe is None or not len(P):
+            return P, 0
+        th = self.meta["thresholds"]
+        rows = np.flatnonzero(eligible & pe.band(P, {"duplicate": [self.threshold_duplicate],
+                                                     "related": [self.threshold_related,
+                                                                 float(th.get("related_shown", self.threshold_related))]}))
+        if len(rows):
+            P = P.copy()
+            P[rows] = pe.refine(P[rows], [texts_a[i] for i in rows], [texts_b[i] for i in rows])
+        return P, int(len(rows))
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         heads = {"full": self.full.to_dict(), "cross": self.cross.to_dict()}
@@ -180,4 +197,9 @@ class PairScorer:
                      duplicate_trees=BoostedTrees.from_dict(trees) if trees else None,
                      trees_weight=float(trees["weight"]) if trees else 0.0)
         scorer.folder = folder
+        if "pair_encoder" in meta and (folder / PAIR_ENCODER_FILE).exists():
+            from .pair_encoder import PairEncoder
+
+            with np.load(folder / PAIR_ENCODER_FILE) as arrays:
+                scorer.pair_encoder = PairEncoder.from_state(meta["pair_encoder"], arrays)
         return scorer
