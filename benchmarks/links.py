@@ -3,7 +3,8 @@
     python benchmarks/links.py --home /path/to/store [--k 10]
 
 Build the store first, e.g. `python benchmarks/import_upr.py --embed --home /tmp/upr36k`.
-Prints the stages' times, candidate pairs, links per kind, groups and peak RSS; a second run
+Prints the stages' times, candidate pairs, links per kind, groups, the pairs the bundle's pair encoder
+re-read (`NRTD_LINK_PAIR_ENCODER=false`: none) and peak RSS; a second run
 shows that group ids are stable (share of links keeping their group).
 
     python benchmarks/links.py --home /path/to/COPY --import-new 20
@@ -44,13 +45,13 @@ def main() -> None:
     t_index = time.perf_counter() - t0
     print(f"index: {n} vectors loaded or built in {t_index:.1f} s ({engine.embedder.model_id})")
     print(f"{'run':6} {'records':>8} {'candidates':>10} {'duplicate':>9} {'follows_up':>10} {'related':>8} "
-          f"{'groups':>7} {'seconds':>8} {'peak RSS MB':>11}")
+          f"{'groups':>7} {'re-read':>7} {'seconds':>8} {'peak RSS MB':>11}")
     before = None
     for run in ("first", "again"):
         r = compute_links(engine, k=args.k)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{run:6} {r.records:8d} {r.candidates:10d} {r.duplicate:9d} {r.follows_up:10d} {r.related:8d} "
-              f"{r.groups:7d} {r.seconds:8.1f} {rss:11.0f}")
+              f"{r.groups:7d} {r.refined:7d} {r.seconds:8.1f} {rss:11.0f}")
         with engine.db.session() as s:
             groups = {(a, b, k): g for a, b, k, g in s.execute(select(Link.rec_a, Link.rec_b, Link.kind, Link.group_id))
                       if g}
@@ -93,7 +94,7 @@ def import_new(home: Path, n: int) -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"import {run + 1}: {res.rows_read} new records ({res.created} created, {res.embedded} embedded): "
               f"{total:.1f} s in all, linking {lk.get('seconds', float('nan')):.1f} s ({lk.get('candidates')} "
-              f"candidate pairs, {lk.get('duplicate')} duplicate, {lk.get('follows_up')} follows_up, "
+              f"candidate pairs, {lk.get('refined', 0)} re-read by the pair encoder, {lk.get('duplicate')} duplicate, {lk.get('follows_up')} follows_up, "
               f"{lk.get('related')} related); peak RSS {rss:.0f} MB")
 
 

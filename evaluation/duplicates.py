@@ -124,21 +124,37 @@ def unseen_pairs(embedder, scorer) -> dict:
         rows = read_pairs(path, "test", ("pair_id", "label_1", "label_2"))
         y1, y2 = (np.asarray([r[c] for r in rows]) for c in ("label_1", "label_2"))
         X = feats(ta, tb)
-        P = scorer.predict(X)
-        pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
-        pred = np.where(pdup >= scorer.threshold_duplicate, "duplicate",
-                        np.where(prel >= scorer.threshold_related, "related", "different"))
+        P0 = scorer.predict(X)
+        # as links are computed: the pair encoder (if the bundle has one) re-reads the pairs in its band
+        P, refined = scorer.refine(P0, ta, tb, np.ones(len(ta), bool))
         recipe = {k: with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
                   for k, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT))}
-        out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent}
+        if scorer.pair_encoder is not None:
+            recipe["scorer alone (no pair encoder)"] = P0
+            w = scorer.pair_encoder.weight
+            recipe[f"pair encoder averaged into every pair at {w}"] = (
+                (1 - w) * P0 + w * scorer.pair_encoder.predict_proba(ta, tb))
+        out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent,
+               "refined_by_pair_encoder": refined}
         for col, labels in (("label", y), ("label_1", y1)):
             out[col] = {"counts": {c: int((labels == c).sum()) for c in CLASSES},
-                        "at_thresholds": per_class(labels, pred),
-                        "duplicate_precision_at_recall_0.90": p_at_recall(labels == "duplicate", pdup),
+                        "at_thresholds": per_class(labels, _decide(scorer, P)),
+                        "duplicate_precision_at_recall_0.90": p_at_recall(labels == "duplicate",
+                                                                          P[:, CLASSES.index("duplicate")]),
                         "recipe": {k: p_at_recall(labels == "duplicate", Pw[:, CLASSES.index("duplicate")])
                                    for k, Pw in recipe.items()}}
+            if scorer.pair_encoder is not None:
+                out[col]["at_thresholds_without_pair_encoder"] = per_class(labels, _decide(scorer, P0))
         res[name] = out
     return res
+
+
+def _decide(scorer, P: np.ndarray) -> np.ndarray:
+    from nrtd_nlp.link.scorer import CLASSES
+
+    pdup, prel = P[:, CLASSES.index("duplicate")], P[:, CLASSES.index("related")]
+    return np.where(pdup >= scorer.threshold_duplicate, "duplicate",
+                    np.where(prel >= scorer.threshold_related, "related", "different"))
 
 
 def followups(embedder, scorer) -> dict:
@@ -270,14 +286,17 @@ def main() -> None:
                   f"F1 {sp[k]['f1']['mean']:.3f} ± {sp[k]['f1']['sd']:.3f}")
     for name, ho in res["b_test"].items():
         print(f"\n(b') {name}: {ho['pairs']} pairs from unseen groups, two blind readings (agreement "
-              f"{ho['readers_agreement']:.3f}), never trained on:")
+              f"{ho['readers_agreement']:.3f}), never trained on; {ho['refined_by_pair_encoder']} re-read by the "
+              "pair encoder:")
         for col, label in (("label", "adjudicated"), ("label_1", "first reading only")):
             r = ho[col]
             print(f"  {label} ({r['counts']}): duplicate precision at recall >= 0.90 "
                   f"{r['duplicate_precision_at_recall_0.90']}; recipe retrained: "
                   + ", ".join(f"{k} {v}" for k, v in r["recipe"].items()))
             for k, c in r["at_thresholds"].items():
-                print(f"    {k:10} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} (n {c['support']})")
+                c0 = r.get("at_thresholds_without_pair_encoder", {}).get(k)
+                print(f"    {k:10} P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} (n {c['support']})"
+                      + (f"; without the pair encoder P {c0['precision']:.3f} R {c0['recall']:.3f}" if c0 else ""))
     print()
     print_table(res["b_small_stores"])
     fu = res["c_followups"]

@@ -452,9 +452,10 @@ def link(all_records: bool = typer.Option(True, "--all", hidden=True, help="the 
     if as_json:
         _print_json(res.to_dict())
         return
-    typer.echo(f"{res.records} records, {res.candidates} candidate pairs: {res.duplicate} duplicate, "
-               f"{res.follows_up} follows_up, {res.related} related links in {res.groups} groups "
-               f"({res.seconds}s, {res.agent})")
+    typer.echo(f"{res.records} records, {res.candidates} candidate pairs"
+               + (f" ({res.refined} re-read by the pair encoder)" if res.refined else "")
+               + f": {res.duplicate} duplicate, {res.follows_up} follows_up, {res.related} related links in "
+               f"{res.groups} groups ({res.seconds}s, {res.agent})")
 
 
 @app.command()

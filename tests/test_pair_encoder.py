@@ -122,3 +122,24 @@ def test_a_bundle_that_is_not_there_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as e:
         add_pair_encoder(tmp_path / "none", tmp_path / "g.csv", tmp_path / "c.csv")
     assert e.value.field == "out"
+
+
+@pytest.mark.slow
+def test_the_shipped_pair_encoder_reads_an_added_step_with_e5():
+    """The shipped bundle's pair encoder is e5-small's top four layers tuned on the gold and training pairs."""
+    scorer = PairScorer.load()
+    pe = scorer.pair_encoder
+    assert pe is not None and pe.weight == 0.25 and pe.languages == ("en",)
+    enc = scorer.meta["pair_encoder"]["encoder"]
+    assert enc["backbone"] == "e5-small" and enc["layers"] == 4 and enc["first_layer"] == 8
+    names = {d["file"] for d in scorer.meta["pair_encoder"]["training_data"]}
+    assert {"upr_pairs.csv", "upr_pairs_train.csv", "upr_pairs_train2.csv", "upr_pairs_train3.csv"} <= names
+    assert not names & {"upr_pairs_test.csv", "upr_pairs_test2.csv"}  # the unseen sets stay unseen
+    ta = ["Consider ratifying the International Convention on the Protection of the Rights of All Migrant Workers",
+          "Ratify the Optional Protocol to the Convention against Torture",
+          "Continue its efforts to promote the rights of persons with disabilities"]
+    tb = ["Ratify the International Convention on the Protection of the Rights of All Migrant Workers and Members "
+          "of Their Families", "Establish a national preventive mechanism in line with the Optional Protocol to the "
+          "Convention against Torture", "Abolish the death penalty"]
+    P = pe.predict_proba(ta, tb)
+    assert [CLASSES[j] for j in P.argmax(1)] == ["duplicate", "related", "different"]

@@ -30,6 +30,7 @@ from .scorer import CLASSES
 
 # what joins the two texts, per backbone (the encoder head adds the first text's prefix itself)
 SEPARATORS = {"e5-small": "</s></s>query: ", "minilm-test": " [SEP] "}
+CHUNK = 512  # pairs scored at a time (~100 MB of float16 lower-layer states)
 
 
 class PairEncoder:
@@ -73,12 +74,16 @@ class PairEncoder:
         self.n_pairs_ = int(len(y))
         return self
 
-    def predict_proba(self, texts_a: Sequence[str], texts_b: Sequence[str]) -> np.ndarray:
-        if not len(texts_a):
-            return np.zeros((0, len(CLASSES)))
-        ab = self.head_.predict_proba([self._join(a, b) for a, b in zip(texts_a, texts_b)])
-        ba = self.head_.predict_proba([self._join(b, a) for a, b in zip(texts_a, texts_b)])
-        return ((ab + ba) / 2).astype(np.float64)
+    def predict_proba(self, texts_a: Sequence[str], texts_b: Sequence[str], progress=None) -> np.ndarray:
+        out = np.zeros((len(texts_a), len(CLASSES)))
+        for start in range(0, len(texts_a), CHUNK):  # bounded memory: the lower layers' states of CHUNK pairs
+            a, b = texts_a[start:start + CHUNK], texts_b[start:start + CHUNK]
+            ab = self.head_.predict_proba([self._join(x, y) for x, y in zip(a, b)])
+            ba = self.head_.predict_proba([self._join(y, x) for x, y in zip(a, b)])
+            out[start:start + len(a)] = (ab + ba) / 2
+            if progress:
+                progress(start + len(a), len(texts_a))
+        return out
 
     def band(self, P: np.ndarray, thresholds: dict[str, Sequence[float]]) -> np.ndarray:
         """Rows where averaging in this head (at ``weight``) could move a class's probability across one of
@@ -91,9 +96,9 @@ class PairEncoder:
                 mask |= (p >= (t - w) / (1 - w)) & (p <= t / (1 - w))
         return mask
 
-    def refine(self, P: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str]) -> np.ndarray:
+    def refine(self, P: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str], progress=None) -> np.ndarray:
         """``P`` (n, 3) of the scorer for these pairs, averaged with this head's at ``weight``."""
-        return (1 - self.weight) * P + self.weight * self.predict_proba(texts_a, texts_b)
+        return (1 - self.weight) * P + self.weight * self.predict_proba(texts_a, texts_b, progress)
 
     # -- bundle state ----------------------------------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:

@@ -155,7 +155,8 @@ class PairScorer:
             P[cross] = self.cross.proba(np.asarray(cross_cos)[cross])
         return P
 
-    def refine(self, P: np.ndarray, texts_a: list[str], texts_b: list[str], eligible: np.ndarray) -> tuple[np.ndarray, int]:
+    def refine(self, P: np.ndarray, texts_a: list[str], texts_b: list[str], eligible: np.ndarray,
+               progress=None) -> tuple[np.ndarray, int]:
         """``P`` with the pair encoder averaged in for the ``eligible`` rows (same language, one of the
         encoder's languages, same cycle) whose answer it could change; (P, rows refined)."""
         pe = self.pair_encoder
@@ -167,7 +168,7 @@ class PairScorer:
                                                                  float(th.get("related_shown", self.threshold_related))]}))
         if len(rows):
             P = P.copy()
-            P[rows] = pe.refine(P[rows], [texts_a[i] for i in rows], [texts_b[i] for i in rows])
+            P[rows] = pe.refine(P[rows], [texts_a[i] for i in rows], [texts_b[i] for i in rows], progress)
         return P, int(len(rows))
 
     def save(self, folder: Path) -> None:

@@ -111,9 +111,8 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                 progress("score", min(start + CHUNK, len(pair_list)), len(pair_list))
         P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         if scorer.pair_encoder is not None and engine.settings.link_pair_encoder:
-            if progress:
-                progress("re-read", 0, 1)
-            P, refined = _refine(scorer, P, pair_list, recs, translation_pairs)
+            P, refined = _refine(scorer, P, pair_list, recs, translation_pairs,
+                                 progress and (lambda done, total: progress("re-read", done, total)))
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         centred_ok = engine.index.centering.fitted
         found: list[tuple] = []
@@ -167,7 +166,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
 
 
 def _refine(scorer: PairScorer, P: np.ndarray, pair_list: list[tuple[int, int]], recs: dict,
-            translation_pairs: set) -> tuple[np.ndarray, int]:
+            translation_pairs: set, progress=None) -> tuple[np.ndarray, int]:
     """The pair encoder re-reads the pairs it was trained for (same language, one of its languages, same
     cycle or no cycle, not a translation named by the source) where its answer could change the decision."""
     langs = set(scorer.pair_encoder.languages)
@@ -175,7 +174,8 @@ def _refine(scorer: PairScorer, P: np.ndarray, pair_list: list[tuple[int, int]],
         (a, b) not in translation_pairs and recs[a].language == recs[b].language and recs[a].language in langs
         and not (bool(recs[a].cycle) and bool(recs[b].cycle) and recs[a].cycle != recs[b].cycle)
         for a, b in pair_list], bool)
-    return scorer.refine(P, [recs[a].text for a, _ in pair_list], [recs[b].text for _, b in pair_list], eligible)
+    return scorer.refine(P, [recs[a].text for a, _ in pair_list], [recs[b].text for _, b in pair_list], eligible,
+                         progress)
 
 
 def _replace_suggested(s, new: list[Link], queries: list[int] | None) -> None:
