@@ -126,7 +126,7 @@ def unseen_pairs(embedder, scorer) -> dict:
         X = feats(ta, tb)
         P0 = scorer.predict(X)
         # as links are computed: the pair encoder (if the bundle has one) re-reads the pairs in its band
-        P, refined = scorer.refine(P0, ta, tb, np.ones(len(ta), bool))
+        P, reread = scorer.refine(P0, ta, tb, np.ones(len(ta), bool))
         recipe = {k: with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
                   for k, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT))}
         if scorer.pair_encoder is not None:
@@ -135,7 +135,7 @@ def unseen_pairs(embedder, scorer) -> dict:
             recipe[f"pair encoder averaged into every pair at {w}"] = (
                 (1 - w) * P0 + w * scorer.pair_encoder.predict_proba(ta, tb))
         out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent,
-               "refined_by_pair_encoder": refined}
+               "refined_by_pair_encoder": int(len(reread))}
         for col, labels in (("label", y), ("label_1", y1)):
             out[col] = {"counts": {c: int((labels == c).sum()) for c in CLASSES},
                         "at_thresholds": per_class(labels, _decide(scorer, P)),

@@ -14,7 +14,7 @@ from nrtd_nlp.errors import InputError
 from nrtd_nlp.link.pair_encoder import PairEncoder
 from nrtd_nlp.link.scorer import CLASSES, PAIR_ENCODER_FILE, PairScorer
 
-from .test_links import TEXTS, scorer_dir  # noqa: F401  (the fixture)
+from .test_links import TEXTS, _links, scorer_dir  # noqa: F401  (the fixture)
 
 ASKS = ["ratify the Convention against Torture", "adopt a law against domestic violence",
         "abolish the death penalty", "ensure birth registration of all children",
@@ -82,9 +82,9 @@ def test_scorer_refines_only_eligible_rows_in_the_band(encoder, tmp_path):
     P[0] = [0.05, 0.95, 0.0]  # sure: outside every band
     eligible = np.ones(n, bool)
     eligible[1] = False  # e.g. another language
-    R, k = scorer.refine(P, ta, tb, eligible)
+    R, rows = scorer.refine(P, ta, tb, eligible)
     C = pe.predict_proba(ta, tb)
-    assert k == n - 2
+    assert rows.tolist() == list(range(2, n))
     assert np.array_equal(R[:2], P[:2])
     assert np.allclose(R[2:], 0.75 * P[2:] + 0.25 * C[2:])
 
@@ -112,8 +112,23 @@ def test_train_links_adds_a_pair_encoder_that_links_use(engine, scorer_dir, tmp_
     import_file(engine, corpus)
     run = compute_links(engine)
     assert run.agent == "link-scorer-test@0+pe" and run.refined > 0
+    told = [x.explanation for x in _links(engine).values() if "both texts read together" in x.explanation]
     engine.settings.link_pair_encoder = False
     assert compute_links(engine).refined == 0
+    assert not [x for x in _links(engine).values() if "both texts read together" in x.explanation]
+    assert len(told) <= run.refined
+
+
+def test_the_explanation_says_when_both_texts_were_read_together():
+    from nrtd_nlp.link.asks import parse
+    from nrtd_nlp.link.explain import explain
+    from nrtd_nlp.web.i18n import explanation
+
+    a, b = parse("Ratify the ICRMW"), parse("Consider ratifying the ICRMW")
+    why = explain("duplicate", a, b, 0.81, (0.97, 0.95), read_together=True)
+    assert "both texts read together · similarity 0.97/0.95" in why
+    assert "les deux textes lus ensemble" in explanation("fr", why)
+    assert "read together" not in explain("duplicate", a, b, 0.81, (0.97, 0.95))
 
 
 def test_a_bundle_that_is_not_there_is_an_input_error(tmp_path):

@@ -15,7 +15,9 @@ _ACTION_WORDS = {
 
 
 def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, translation: bool = False,
-            same_recommender: bool = False, languages: tuple[str | None, str | None] | None = None) -> str:
+            same_recommender: bool = False, languages: tuple[str | None, str | None] | None = None,
+            read_together: bool = False) -> str:
+    """``read_together``: the pair encoder re-read the two texts as one (link/pair_encoder.py)."""
     if translation:
         return "translation of the same source record"
     if languages and languages[0] != languages[1]:
@@ -50,6 +52,8 @@ def explain(kind: str, a: Asks, b: Asks, p: float, cos: tuple[float, float], *, 
         parts.append("one is negated")
     if kind == "follows_up":
         parts.append("earlier cycle" + (", same recommending State" if same_recommender else ""))
+    if read_together:
+        parts.append("both texts read together")
     parts.append(f"similarity {cos[0]:.2f}/{cos[1]:.2f}")
     parts.append(f"P({'duplicate' if kind in ('duplicate', 'follows_up') else kind})={p:.2f}")
     return " · ".join(parts)

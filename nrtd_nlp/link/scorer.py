@@ -156,12 +156,12 @@ class PairScorer:
         return P
 
     def refine(self, P: np.ndarray, texts_a: list[str], texts_b: list[str], eligible: np.ndarray,
-               progress=None) -> tuple[np.ndarray, int]:
+               progress=None) -> tuple[np.ndarray, np.ndarray]:
         """``P`` with the pair encoder averaged in for the ``eligible`` rows (same language, one of the
-        encoder's languages, same cycle) whose answer it could change; (P, rows refined)."""
+        encoder's languages, same cycle) whose answer it could change; (P, the rows re-read)."""
         pe = self.pair_encoder
         if pe is None or not len(P):
-            return P, 0
+            return P, np.zeros(0, int)
         th = self.meta["thresholds"]
         rows = np.flatnonzero(eligible & pe.band(P, {"duplicate": [self.threshold_duplicate],
                                                      "related": [self.threshold_related,
@@ -169,7 +169,7 @@ class PairScorer:
         if len(rows):
             P = P.copy()
             P[rows] = pe.refine(P[rows], [texts_a[i] for i in rows], [texts_b[i] for i in rows], progress)
-        return P, int(len(rows))
+        return P, rows
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

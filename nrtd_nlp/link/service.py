@@ -71,7 +71,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
 
     t0 = time.perf_counter()
     scorer = load_scorer(engine)
-    refined = 0
+    reread = np.zeros(0, int)
     cand = _candidates_all(engine, k) if rec_ids is None else _candidates_for(engine, rec_ids, k)
     if cand is None:
         return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
@@ -111,7 +111,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                 progress("score", min(start + CHUNK, len(pair_list)), len(pair_list))
         P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         if scorer.pair_encoder is not None and engine.settings.link_pair_encoder:
-            P, refined = _refine(scorer, P, pair_list, recs, translation_pairs,
+            P, reread = _refine(scorer, P, pair_list, recs, translation_pairs,
                                  progress and (lambda done, total: progress("re-read", done, total)))
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         centred_ok = engine.index.centering.fitted
@@ -145,11 +145,13 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
             else:
                 continue
             found.append((kind, a, b, score, n, is_tr))
+        read_together = set(reread.tolist())
         for kind, a, b, score, n, is_tr in _cap_related(found, MAX_RELATED):
             ra, rb = recs[a], recs[b]
             same_rec = bool(ra.recommending_state) and ra.recommending_state == rb.recommending_state
             why = explain(kind, asks[ra.id], asks[rb.id], score, (float(cos[n, 0]), float(cos[n, 1])),
-                          translation=is_tr, same_recommender=same_rec, languages=(ra.language, rb.language))
+                          translation=is_tr, same_recommender=same_rec, languages=(ra.language, rb.language),
+                          read_together=n in read_together)
             counts[kind] += 1
             out_links.append(Link(rec_a=a, rec_b=b, kind=kind, score=round(score, 4), explanation=why,
                                   agent="source:translation" if is_tr else scorer.agent, status="suggested"))
@@ -162,11 +164,11 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                          after={"records": len(queries), "candidates": len(pair_list), **counts,
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
-                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, refined)
+                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, int(len(reread)))
 
 
 def _refine(scorer: PairScorer, P: np.ndarray, pair_list: list[tuple[int, int]], recs: dict,
-            translation_pairs: set, progress=None) -> tuple[np.ndarray, int]:
+            translation_pairs: set, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """The pair encoder re-reads the pairs it was trained for (same language, one of its languages, same
     cycle or no cycle, not a translation named by the source) where its answer could change the decision."""
     langs = set(scorer.pair_encoder.languages)

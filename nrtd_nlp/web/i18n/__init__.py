@@ -79,7 +79,7 @@ _EXPLAIN_RULES = [(re.compile(rx), key) for rx, key in (
     (r"P\(related\)=(?P<p>\S+)", "P(related)={p}"),
     (r"P\(follows_up\)=(?P<p>\S+)", "P(follows_up)={p}"),
     *((re.escape(t), t) for t in ("different numbers or dates", "one is negated", "earlier cycle",
-                                  "translation of the same source record")),
+                                  "translation of the same source record", "both texts read together")),
 )]
 _EXPLAIN_SUFFIX = ", same recommending State"  # "earlier cycle, same recommending State": two keys, one part
 
