@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     link_pair_encoder: bool = Field(default=True, description="let the bundle's pair encoder (a cross-encoder, "
                                     "link/pair_encoder.py) re-read the same-language pairs the scorer is unsure of; "
                                     "false: the scorer alone (faster, less precise)")
+    link_pair_encoder_max_pairs: int = Field(default=2000, ge=0, description="pairs the pair encoder reads anew in "
+                                             "one links run, the most uncertain first (~60 ms each on 2 cores); its "
+                                             "answers are kept in the store, so the next run reads the next ones")
     tag_on_import: bool = Field(default=True, description="store tag suggestions for imported records")
     warm_taggers: bool = Field(default=True, description="load every tagger when the server starts (a task "
                                "without a bundle for this embedder builds its zero-shot prototypes then)")

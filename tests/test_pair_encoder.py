@@ -90,7 +90,10 @@ def test_scorer_refines_only_eligible_rows_in_the_band(encoder, tmp_path):
 
 
 def test_train_links_adds_a_pair_encoder_that_links_use(engine, scorer_dir, tmp_path):  # noqa: F811
+    from sqlalchemy import select
+
     from nrtd_nlp.link.service import compute_links
+    from nrtd_nlp.store.models import PairRead
     from nrtd_nlp.link.train_pair_encoder import add_pair_encoder
     from nrtd_nlp.services.imports import import_file
 
@@ -110,8 +113,18 @@ def test_train_links_adds_a_pair_encoder_that_links_use(engine, scorer_dir, tmp_
     engine.settings.link_model_dir = scorer_dir
     engine.settings.link_on_import = False
     import_file(engine, corpus)
-    run = compute_links(engine)
-    assert run.agent == "link-scorer-test@0+pe" and run.refined > 0
+    engine.settings.link_pair_encoder_max_pairs = 2  # the two most uncertain pairs in this run
+    first = compute_links(engine)
+    assert first.agent == "link-scorer-test@0+pe" and first.read_now == 2 and first.refined >= 2
+    engine.settings.link_pair_encoder_max_pairs = 2000
+    run = compute_links(engine)  # the rest of the band; the first two answered from the store
+    assert run.refined > first.refined and run.read_now == run.refined - first.refined
+    again = compute_links(engine)
+    assert again.refined == run.refined and again.read_now == 0
+    with engine.db.session() as s:
+        reads = s.scalars(select(PairRead)).all()
+    assert len(reads) == run.refined and {r.agent for r in reads} == {"link-scorer-test@0+pe"}
+    assert all(abs(r.p_different + r.p_duplicate + r.p_related - 1) < 1e-5 for r in reads)
     told = [x.explanation for x in _links(engine).values() if "both texts read together" in x.explanation]
     engine.settings.link_pair_encoder = False
     assert compute_links(engine).refined == 0

@@ -162,14 +162,22 @@ class PairScorer:
         pe = self.pair_encoder
         if pe is None or not len(P):
             return P, np.zeros(0, int)
-        th = self.meta["thresholds"]
-        rows = np.flatnonzero(eligible & pe.band(P, {"duplicate": [self.threshold_duplicate],
-                                                     "related": [self.threshold_related,
-                                                                 float(th.get("related_shown", self.threshold_related))]}))
+        rows = self.band_rows(P, eligible)
         if len(rows):
             P = P.copy()
             P[rows] = pe.refine(P[rows], [texts_a[i] for i in rows], [texts_b[i] for i in rows], progress)
         return P, rows
+
+    def band_rows(self, P: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+        """The eligible rows whose decision the pair encoder could change, the most uncertain first (nearest
+        to a threshold): duplicate, related, and related shown by default."""
+        th = self.meta["thresholds"]
+        limits = {"duplicate": [self.threshold_duplicate],
+                  "related": [self.threshold_related, float(th.get("related_shown", self.threshold_related))]}
+        rows = np.flatnonzero(eligible & self.pair_encoder.band(P, limits))
+        gap = np.min([np.abs(P[rows, CLASSES.index(c)] - t) for c, ts in limits.items() for t in ts], axis=0) \
+            if len(rows) else np.zeros(0)
+        return rows[np.argsort(gap, kind="stable")]
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,8 @@ class LinkRun:
     groups: int
     seconds: float
     agent: str
-    refined: int = 0  # pairs the pair encoder re-read (pair_encoder.py)
+    refined: int = 0  # pairs whose answer includes the pair encoder's (pair_encoder.py)
+    read_now: int = 0  # of them, read in this run (the others' answers were in the store)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,7 +72,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
 
     t0 = time.perf_counter()
     scorer = load_scorer(engine)
-    reread = np.zeros(0, int)
+    reread, read_now = np.zeros(0, int), 0
     cand = _candidates_all(engine, k) if rec_ids is None else _candidates_for(engine, rec_ids, k)
     if cand is None:
         return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
@@ -111,8 +112,10 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                 progress("score", min(start + CHUNK, len(pair_list)), len(pair_list))
         P, cos = np.vstack(P_parts), np.vstack(cos_parts)
         if scorer.pair_encoder is not None and engine.settings.link_pair_encoder:
-            P, reread = _refine(scorer, P, pair_list, recs, translation_pairs,
-                                 progress and (lambda done, total: progress("re-read", done, total)))
+            from .pair_reads import refine_with_reads
+
+            P, reread, read_now = refine_with_reads(engine, scorer, P, pair_list, recs, translation_pairs,
+                                                    progress and (lambda done, total: progress("re-read", done, total)))
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         centred_ok = engine.index.centering.fitted
         found: list[tuple] = []
@@ -164,20 +167,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                          after={"records": len(queries), "candidates": len(pair_list), **counts,
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
-                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, int(len(reread)))
-
-
-def _refine(scorer: PairScorer, P: np.ndarray, pair_list: list[tuple[int, int]], recs: dict,
-            translation_pairs: set, progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """The pair encoder re-reads the pairs it was trained for (same language, one of its languages, same
-    cycle or no cycle, not a translation named by the source) where its answer could change the decision."""
-    langs = set(scorer.pair_encoder.languages)
-    eligible = np.asarray([
-        (a, b) not in translation_pairs and recs[a].language == recs[b].language and recs[a].language in langs
-        and not (bool(recs[a].cycle) and bool(recs[b].cycle) and recs[a].cycle != recs[b].cycle)
-        for a, b in pair_list], bool)
-    return scorer.refine(P, [recs[a].text for a, _ in pair_list], [recs[b].text for _, b in pair_list], eligible,
-                         progress)
+                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, int(len(reread)), read_now)
 
 
 def _replace_suggested(s, new: list[Link], queries: list[int] | None) -> None:

@@ -246,6 +246,20 @@ class EmbeddingCache(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PairRead(Base):
+    """The pair encoder's answers (link/pair_encoder.py), keyed by the two texts' hashes (in sorted order: it
+    reads a pair in both orders) and the bundle that read them: no pair is read twice."""
+
+    __tablename__ = "pair_reads"
+    hash_a: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hash_b: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    p_different: Mapped[float] = mapped_column(Float)
+    p_duplicate: Mapped[float] = mapped_column(Float)
+    p_related: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
