@@ -82,9 +82,10 @@ def test_scorer_refines_only_eligible_rows_in_the_band(encoder, tmp_path):
     P[0] = [0.05, 0.95, 0.0]  # sure: outside every band
     eligible = np.ones(n, bool)
     eligible[1] = False  # e.g. another language
+    P[3] = [0.35, 0.35, 0.3]  # P(duplicate) 0.35: nearer the threshold's band edge, so read after the others
     R, rows = scorer.refine(P, ta, tb, eligible)
     C = pe.predict_proba(ta, tb)
-    assert rows.tolist() == list(range(2, n))
+    assert rows.tolist() == [2, *range(4, n), 3]
     assert np.array_equal(R[:2], P[:2])
     assert np.allclose(R[2:], 0.75 * P[2:] + 0.25 * C[2:])
 
