@@ -45,13 +45,13 @@ def main() -> None:
     t_index = time.perf_counter() - t0
     print(f"index: {n} vectors loaded or built in {t_index:.1f} s ({engine.embedder.model_id})")
     print(f"{'run':6} {'records':>8} {'candidates':>10} {'duplicate':>9} {'follows_up':>10} {'related':>8} "
-          f"{'groups':>7} {'re-read':>7} {'seconds':>8} {'peak RSS MB':>11}")
+          f"{'groups':>7} {'re-read':>7} {'read now':>8} {'seconds':>8} {'peak RSS MB':>11}")
     before = None
     for run in ("first", "again"):
         r = compute_links(engine, k=args.k)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{run:6} {r.records:8d} {r.candidates:10d} {r.duplicate:9d} {r.follows_up:10d} {r.related:8d} "
-              f"{r.groups:7d} {r.refined:7d} {r.seconds:8.1f} {rss:11.0f}")
+              f"{r.groups:7d} {r.refined:7d} {r.read_now:8d} {r.seconds:8.1f} {rss:11.0f}")
         with engine.db.session() as s:
             groups = {(a, b, k): g for a, b, k, g in s.execute(select(Link.rec_a, Link.rec_b, Link.kind, Link.group_id))
                       if g}
@@ -94,7 +94,9 @@ def import_new(home: Path, n: int) -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"import {run + 1}: {res.rows_read} new records ({res.created} created, {res.embedded} embedded): "
               f"{total:.1f} s in all, linking {lk.get('seconds', float('nan')):.1f} s ({lk.get('candidates')} "
-              f"candidate pairs, {lk.get('refined', 0)} re-read by the pair encoder, {lk.get('duplicate')} duplicate, {lk.get('follows_up')} follows_up, "
+              f"candidate pairs, {lk.get('refined', 0)} re-read by the pair encoder "
+              f"({lk.get('read_now', 0)} read now), "
+              f"{lk.get('duplicate')} duplicate, {lk.get('follows_up')} follows_up, "
               f"{lk.get('related')} related); peak RSS {rss:.0f} MB")
 
 

@@ -55,7 +55,8 @@ class PairEncoder:
     def _join(self, a: str, b: str) -> str:
         return f"{a}{SEPARATORS.get(self.backbone, ' [SEP] ')}{b}"
 
-    def fit(self, texts_a: Sequence[str], texts_b: Sequence[str], labels: Sequence[str], progress=None) -> "PairEncoder":
+    def fit(self, texts_a: Sequence[str], texts_b: Sequence[str], labels: Sequence[str],
+            progress=None) -> "PairEncoder":
         from ..classify.encoder_head import EncoderHead
 
         if not 0.0 < self.weight < 1.0:
@@ -66,7 +67,8 @@ class PairEncoder:
             raise InputError(f"pair labels must be {', '.join(CLASSES)}, one per pair"
                              + (f" (found {unknown[0]!r})" if unknown else ""), field="label")
         y = np.asarray([CLASSES.index(v) for v in labels])
-        both = [self._join(a, b) for a, b in zip(texts_a, texts_b)] + [self._join(b, a) for a, b in zip(texts_a, texts_b)]
+        both = ([self._join(a, b) for a, b in zip(texts_a, texts_b)]
+                + [self._join(b, a) for a, b in zip(texts_a, texts_b)])
         head = EncoderHead(backbone=self.backbone, layers=self.layers, epochs=self.epochs, lr=self.lr,
                            head_lr=self.head_lr, batch_size=self.batch_size, max_length=self.max_length,
                            multilabel=False, n_labels=len(CLASSES), random_state=self.random_state,
