@@ -403,7 +403,7 @@ def train_links(
         if gold is None:
             raise InputError("no default gold file (nrtd does not run from a checkout with evaluation/gold/); "
                              "pass --gold", field="gold")
-    followups = followups or repo_gold("upr_followups.csv")
+    followups = None if pair_encoder_only else followups or repo_gold("upr_followups.csv")  # the encoder: not read
     extra = extra or [p for p in map(repo_gold, TRAINING_PAIR_FILES) if p is not None]
     check_inputs(gold, corpus, out, followups=followups, extra=extra)  # before minutes of work, not after
     if pair_encoder_only:

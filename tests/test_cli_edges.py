@@ -330,3 +330,18 @@ def test_limits_who_and_link_new(cli_env):
     assert "who must name" in run("recluster", "--who", "")
     assert "who must name" in run("recluster", "--who", "   ")
     assert "No such option: --new" in run("link", "--new")
+
+
+def test_train_links_pair_encoder_only_needs_a_bundle(cli_env, tmp_path, demo_csv):
+    from nrtd_nlp.ingest.readers import read_file
+
+    a, b = (r.external_id for r in read_file(demo_csv)[1][:2])
+    good = tmp_path / "good.csv"
+    good.write_text(f"pair_id,id_a,id_b,label\np1,{a},{b},related\n", encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = run("train-links", "--gold", good, "--corpus", demo_csv, "--out", empty, "--extra", good,
+               "--pair-encoder-only")
+    assert line == (f"nrtd: error[invalid_input]: out: {empty} holds no link-scorer bundle (manifest.json); "
+                    "train one first")
+    assert not list(empty.iterdir())
