@@ -8,7 +8,7 @@ computed), and averaged in everywhere. Duplicate precision at recall 0.90, avera
 P/R/F1 at the shipped thresholds. The unseen test files are scored with the shipped bundle by
 ``python -m evaluation.duplicates`` (b').
 
-    python -m evaluation.duplicates_pair_encoder [--repeats 1] [--json]
+    python -m evaluation.duplicates_pair_encoder [--repeats 1] [--epochs 4] [--backbone e5-small] [--json]
 
 Costly: a pair encoder per fold, ~7 minutes each on 2 cores (35 minutes a repeat).
 """
@@ -24,7 +24,7 @@ import numpy as np
 from .duplicates import GOLD, UPR
 
 
-def run(repeats: int = 1, epochs: int = 4, weight: float = 0.25, log=print) -> dict:
+def run(repeats: int = 1, epochs: int = 4, weight: float = 0.25, backbone: str = "e5-small", log=print) -> dict:
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -50,13 +50,13 @@ def run(repeats: int = 1, epochs: int = 4, weight: float = 0.25, log=print) -> d
     th = shipped.meta["thresholds"]
     isd, d = y == "duplicate", CLASSES.index("duplicate")
     names = np.asarray(CLASSES)
-    out: dict = {"pairs": len(y), "training_pairs": len(ye), "weight": weight, "epochs": epochs,
+    out: dict = {"pairs": len(y), "training_pairs": len(ye), "weight": weight, "epochs": epochs, "backbone": backbone,
                  "thresholds": th, "repeats": []}
     t0 = time.time()
     for seed in range(repeats):
         C = np.zeros((len(y), len(CLASSES)))
         for f, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y)):
-            pe = PairEncoder(epochs=epochs, weight=weight).fit(
+            pe = PairEncoder(backbone=backbone, epochs=epochs, weight=weight).fit(
                 [ta[i] for i in tr] + list(ea), [tb[i] for i in tr] + list(eb), np.concatenate([y[tr], ye]))
             C[te] = pe.predict_proba([ta[i] for i in te], [tb[i] for i in te])
             log(f"repeat {seed} fold {f}: {time.time() - t0:.0f} s")
@@ -81,9 +81,11 @@ def run(repeats: int = 1, epochs: int = 4, weight: float = 0.25, log=print) -> d
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=4, help="the shipped encoder's 4; fewer for a quick look")
+    ap.add_argument("--backbone", default="e5-small", help="e5-small (shipped); minilm-test (English, a smoke run)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = run(args.repeats, log=(lambda *a: None) if args.json else print)
+    res = run(args.repeats, args.epochs, backbone=args.backbone, log=(lambda *a: None) if args.json else print)
     if args.json:
         print(json.dumps(res, indent=1))
         return
