@@ -456,6 +456,9 @@ def link(all_records: bool = typer.Option(True, "--all", hidden=True, help="the 
                + (f" ({res.refined} re-read by the pair encoder)" if res.refined else "")
                + f": {res.duplicate} duplicate, {res.follows_up} follows_up, {res.related} related links in "
                f"{res.groups} groups ({res.seconds}s, {res.agent})")
+    if res.pair_encoder_unavailable:
+        typer.echo(f"the pair encoder did not answer ({res.pair_encoder_unavailable}): the scorer's answers stand",
+                   err=True)
 
 
 @app.command()

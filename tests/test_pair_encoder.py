@@ -145,6 +145,36 @@ def test_the_explanation_says_when_both_texts_were_read_together():
     assert "read together" not in explain("duplicate", a, b, 0.81, (0.97, 0.95))
 
 
+def test_an_encoder_that_cannot_load_leaves_the_scorer_s_answers(engine, scorer_dir, encoder, monkeypatch,  # noqa: F811
+                                                                  tmp_path):
+    from nrtd_nlp.errors import ModelUnavailable
+    from nrtd_nlp.link.service import compute_links
+    from nrtd_nlp.services.imports import import_file
+
+    pe, _ = encoder
+    state, arrays = pe.to_state()
+    np.savez(scorer_dir / PAIR_ENCODER_FILE, **arrays)
+    meta = json.loads((scorer_dir / "manifest.json").read_text())
+    (scorer_dir / "manifest.json").write_text(json.dumps(meta | {"pair_encoder": state}))
+    engine.settings.link_model_dir = scorer_dir
+    p = tmp_path / "recs.csv"
+    p.write_text("id,text,country,cycle,mechanism\n" + "".join(
+        f"{k},\"{t}\",Utopia,{c},UPR\n" for k, (t, c) in TEXTS.items()))
+    engine.settings.link_on_import = False
+    import_file(engine, p)
+    engine.settings.link_pair_encoder = False
+    alone = compute_links(engine)
+    engine.settings.link_pair_encoder = True
+
+    def unavailable(self, *a, **k):
+        raise ModelUnavailable("cannot load the encoder at /nowhere")
+
+    monkeypatch.setattr(PairEncoder, "predict_proba", unavailable)
+    run = compute_links(engine)
+    assert run.pair_encoder_unavailable == "cannot load the encoder at /nowhere" and run.refined == 0
+    assert (run.duplicate, run.related, run.follows_up) == (alone.duplicate, alone.related, alone.follows_up)
+
+
 def test_a_bundle_that_is_not_there_is_an_input_error(tmp_path):
     from nrtd_nlp.link.train_pair_encoder import add_pair_encoder
 

@@ -9,6 +9,7 @@ unlinked is never rewritten, and an unlinked pair is never suggested again.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
@@ -43,6 +44,7 @@ class LinkRun:
     agent: str
     refined: int = 0  # pairs whose answer includes the pair encoder's (pair_encoder.py)
     read_now: int = 0  # of them, read in this run (the others' answers were in the store)
+    pair_encoder_unavailable: str | None = None  # why the bundle's pair encoder could not answer (scorer alone)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +74,7 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
 
     t0 = time.perf_counter()
     scorer = load_scorer(engine)
-    reread, read_now = np.zeros(0, int), 0
+    reread, read_now, encoder_error = np.zeros(0, int), 0, None
     cand = _candidates_all(engine, k) if rec_ids is None else _candidates_for(engine, rec_ids, k)
     if cand is None:
         return LinkRun(0, 0, 0, 0, 0, 0, 0.0, scorer.agent)
@@ -114,8 +116,13 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
         if scorer.pair_encoder is not None and engine.settings.link_pair_encoder:
             from .pair_reads import refine_with_reads
 
-            P, reread, read_now = refine_with_reads(engine, scorer, P, pair_list, recs, translation_pairs,
-                                                    progress and (lambda done, total: progress("re-read", done, total)))
+            try:
+                P, reread, read_now = refine_with_reads(
+                    engine, scorer, P, pair_list, recs, translation_pairs,
+                    progress and (lambda done, total: progress("re-read", done, total)))
+            except ModelUnavailable as e:  # e.g. the e5 backbone cannot be built: the scorer's answers stand
+                encoder_error = str(e)
+                logging.getLogger("nrtd_nlp.links").warning("links: the pair encoder is unavailable: %s", e)
         i_dup, i_rel = CLASSES.index("duplicate"), CLASSES.index("related")
         centred_ok = engine.index.centering.fitted
         found: list[tuple] = []
@@ -167,7 +174,8 @@ def compute_links(engine: Engine, rec_ids: list[int] | None = None, *, k: int = 
                          after={"records": len(queries), "candidates": len(pair_list), **counts,
                                 "agent": scorer.agent}))
     return LinkRun(len(queries), len(pair_list), counts["duplicate"], counts["follows_up"], counts["related"],
-                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, int(len(reread)), read_now)
+                   n_groups, round(time.perf_counter() - t0, 2), scorer.agent, int(len(reread)), read_now,
+                   encoder_error)
 
 
 def _replace_suggested(s, new: list[Link], queries: list[int] | None) -> None:
