@@ -61,8 +61,9 @@ def run(repeats: int = 1, epochs: int = 4, weight: float = 0.25, backbone: str =
             C[te] = pe.predict_proba([ta[i] for i in te], [tb[i] for i in te])
             log(f"repeat {seed} fold {f}: {time.time() - t0:.0f} s")
         P0 = reps[seed]
-        band = pe.band(P0, {"duplicate": [th["duplicate"]],
-                            "related": [th["related"], th.get("related_shown", th["related"])]})
+        shipped.pair_encoder = pe  # the band as links are computed: the rows PairScorer.band_rows picks
+        band = np.zeros(len(y), bool)
+        band[shipped.band_rows(P0, np.ones(len(y), bool))] = True
         Pb = P0.copy()
         Pb[band] = (1 - weight) * P0[band] + weight * C[band]
         variants = {"scorer alone": P0, "pair encoder alone": C, "averaged in the band (as shipped)": Pb,
