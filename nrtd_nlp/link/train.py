@@ -343,26 +343,40 @@ def _reference_entry(body: dict, sha: str) -> dict:
             "use": "the store's TF-IDF pools these document frequencies with its own, per language"}
 
 
-def add_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
-    """Give an existing bundle its reference IDF (``nrtd train-links --idf-only``): the heads are
-    untouched; the manifest records the file."""
+def read_bundle_manifest(out: Path, corpus: Path) -> dict:
+    """The manifest of the bundle at ``out``, which must have been trained on ``corpus`` (a part added to a
+    bundle, ``--idf-only`` or ``--pair-encoder-only``, reads the same corpus)."""
     import json
 
-    manifest = Path(out) / "manifest.json"
     try:
-        meta = json.loads(manifest.read_text())
+        meta = json.loads((Path(out) / "manifest.json").read_text())
     except (OSError, ValueError):
         raise _input_error(f"{out} holds no link-scorer bundle (manifest.json); train one first", "out") from None
     if meta.get("training_data", {}).get("corpus_sha256") not in (None, _sha(corpus)):
         raise _input_error(f"{Path(corpus).name} is not the corpus this scorer was trained on "
                            f"({meta['training_data'].get('corpus')})", "corpus")
+    return meta
+
+
+def write_bundle_manifest(out: Path, meta: dict) -> None:
+    """Replace the bundle's manifest in one step (a crash leaves the old one whole)."""
+    import json
+
+    manifest = Path(out) / "manifest.json"
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(manifest)
+
+
+def add_reference(out: Path, corpus: Path, idf_corpora: list[Path] | None = None) -> dict:
+    """Give an existing bundle its reference IDF (``nrtd train-links --idf-only``): the heads are
+    untouched; the manifest records the file."""
+    meta = read_bundle_manifest(out, corpus)
     from .reference_idf import save
 
     body = reference_body(corpus, idf_corpora)
     meta["reference_idf"] = _reference_entry(body, save(body, Path(out)))
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.replace(manifest)
+    write_bundle_manifest(out, meta)
     return meta
 
 

@@ -10,7 +10,6 @@ On 2 cores: ~7 minutes for 1,540 pairs (4 epochs over 3,080 ordered pairs).
 
 from __future__ import annotations
 
-import json
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .scorer import PAIR_ENCODER_FILE
-from .train import LIBS, _input_error, _installed, _sha, load_pairs
+from .train import LIBS, _installed, _sha, load_pairs, read_bundle_manifest, write_bundle_manifest
 
 
 def add_pair_encoder(out: Path, gold: Path, corpus: Path, extra: list[Path] | None = None, *,
@@ -27,14 +26,7 @@ def add_pair_encoder(out: Path, gold: Path, corpus: Path, extra: list[Path] | No
     from .pair_encoder import PairEncoder
 
     out = Path(out)
-    manifest = out / "manifest.json"
-    try:
-        meta = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        raise _input_error(f"{out} holds no link-scorer bundle (manifest.json); train one first", "out") from None
-    if meta.get("training_data", {}).get("corpus_sha256") not in (None, _sha(corpus)):
-        raise _input_error(f"{Path(corpus).name} is not the corpus this scorer was trained on "
-                           f"({meta['training_data'].get('corpus')})", "corpus")
+    meta = read_bundle_manifest(out, corpus)
     files = [Path(gold), *[Path(p) for p in extra or []]]
     ta, tb, y = load_pairs(files, corpus)
     pe = PairEncoder(backbone=backbone, epochs=epochs, weight=weight).fit(ta, tb, y, progress=progress)
@@ -44,14 +36,12 @@ def add_pair_encoder(out: Path, gold: Path, corpus: Path, extra: list[Path] | No
     meta["pair_encoder"] = state | {
         "file": PAIR_ENCODER_FILE,
         "training_data": [{"file": p.name, "sha256": _sha(p)} for p in files],
-        "use": "same-language pairs in its languages, same cycle, where its answer at this weight can move a "
-               "class probability across a threshold; its probabilities averaged with the scorer's",
+        "use": "same-language pairs in its languages, same cycle, where its answer at this weight can move "
+               "P(duplicate) across the duplicate threshold; its probabilities averaged with the scorer's",
         "libraries": {lib: metadata.version(lib) for lib in (*LIBS, "transformers") if _installed(lib)}
                      | {"python": platform.python_version()}}
     if version:
         meta["version"] = version
     tmp.replace(out / PAIR_ENCODER_FILE)  # the weights first: a manifest never names a file that is not there
-    tmp_m = manifest.with_suffix(".tmp")
-    tmp_m.write_text(json.dumps(meta, indent=1))
-    tmp_m.replace(manifest)
+    write_bundle_manifest(out, meta)
     return meta
