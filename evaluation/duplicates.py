@@ -125,15 +125,18 @@ def unseen_pairs(embedder, scorer) -> dict:
         y1, y2 = (np.asarray([r[c] for r in rows]) for c in ("label_1", "label_2"))
         X = feats(ta, tb)
         P0 = scorer.predict(X)
-        # as links are computed: the pair encoder (if the bundle has one) re-reads the pairs in its band
-        P, reread = scorer.refine(P0, ta, tb, np.ones(len(ta), bool))
+        P, reread = P0, np.zeros(0, int)
         recipe = {k: with_duplicate_head(full.proba(X), duplicate_probability(dup, trees, w, X))
                   for k, w in (("logistic only (v5)", 0.0), (f"with trees at {TREES_WEIGHT} (v6)", TREES_WEIGHT))}
         if scorer.pair_encoder is not None:
+            pe = scorer.pair_encoder
+            everywhere = pe.blend(P0, pe.predict_proba(ta, tb))  # every pair read once
+            # as links are computed: the encoder's answer only for the pairs in its band
+            reread = scorer.band_rows(P0, np.ones(len(ta), bool))
+            P = P0.copy()
+            P[reread] = everywhere[reread]
             recipe["scorer alone (no pair encoder)"] = P0
-            w = scorer.pair_encoder.weight
-            recipe[f"pair encoder averaged into every pair at {w}"] = (
-                (1 - w) * P0 + w * scorer.pair_encoder.predict_proba(ta, tb))
+            recipe[f"pair encoder averaged into every pair at {pe.weight}"] = everywhere
         out = {"pairs": len(y), "readers_agreement": round(float((y1 == y2).mean()), 4), "scorer": scorer.agent,
                "refined_by_pair_encoder": int(len(reread))}
         for col, labels in (("label", y), ("label_1", y1)):

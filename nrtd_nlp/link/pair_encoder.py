@@ -101,7 +101,11 @@ class PairEncoder:
 
     def refine(self, P: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str], progress=None) -> np.ndarray:
         """``P`` (n, 3) of the scorer for these pairs, averaged with this head's at ``weight``."""
-        return (1 - self.weight) * P + self.weight * self.predict_proba(texts_a, texts_b, progress)
+        return self.blend(P, self.predict_proba(texts_a, texts_b, progress))
+
+    def blend(self, P: np.ndarray, C: np.ndarray) -> np.ndarray:
+        """The scorer's probabilities ``P`` averaged with this head's ``C`` at ``weight``."""
+        return (1 - self.weight) * P + self.weight * C
 
     # -- bundle state ----------------------------------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..ingest.records import text_hash
-from ..store.models import PairRead
+from ..store.models import PairRead, utcnow
 from .scorer import CLASSES, PairScorer
 
 
@@ -40,6 +40,7 @@ def refine_with_reads(engine, scorer: PairScorer, P: np.ndarray, pair_list: list
 
     keys = [tuple(sorted((h(pair_list[n][0]), h(pair_list[n][1])))) for n in rows]
     agent = scorer.agent
+    started = utcnow()
     with engine.db.session() as s:
         known = {(r.hash_a, r.hash_b): (r.p_different, r.p_duplicate, r.p_related)
                  for r in s.scalars(select(PairRead).where(PairRead.agent == agent))}
@@ -57,8 +58,9 @@ def refine_with_reads(engine, scorer: PairScorer, P: np.ndarray, pair_list: list
         texts_b = [recs[pair_list[rows[j]][1]].text for j in todo]
         C[todo] = pe.predict_proba(texts_a, texts_b, progress)
         try:
-            with engine.db.session() as s:  # one transaction; another run may have read some meanwhile
-                have = {(r.hash_a, r.hash_b) for r in s.scalars(select(PairRead).where(PairRead.agent == agent))}
+            with engine.db.session() as s:  # one transaction; a run beside this one may have stored some meanwhile
+                have = {(r.hash_a, r.hash_b) for r in s.scalars(select(PairRead).where(
+                    PairRead.agent == agent, PairRead.created_at >= started))}
                 s.add_all([PairRead(hash_a=keys[j][0], hash_b=keys[j][1], agent=agent, p_different=float(C[j, 0]),
                                     p_duplicate=float(C[j, 1]), p_related=float(C[j, 2]))
                            for j in todo if keys[j] not in have])
@@ -71,6 +73,5 @@ def refine_with_reads(engine, scorer: PairScorer, P: np.ndarray, pair_list: list
             C[j] = by_key[k]
     done = ~np.isnan(C[:, 0])
     P = P.copy()
-    w = pe.weight
-    P[rows[done]] = (1 - w) * P[rows[done]] + w * C[done]
+    P[rows[done]] = pe.blend(P[rows[done]], C[done])
     return P, rows[done], len(todo)
