@@ -106,7 +106,8 @@ def _fit_eval(engine, task, train, test, *, text_blocks=("word",), zero_shot=Tru
     D[np.arange(len(P)), P.argmax(1)] = True
     out = {"supervised": tagging_report(P, D, label_matrix(te_labels, ids), ids, names=names),
            "train_records": len(tr_texts), "test_records": len(te_texts),
-           "test_labels_unseen_in_training": sum(1 for ls in te_labels if not set(ls) & set(ids))}
+           "test_labels_unseen_in_training": sum(1 for ls in te_labels if not set(ls) & set(ids)),
+           "top_label": [ids[j] for j in P.argmax(1)]}
     out["supervised"]["by_language"] = _by_language(P, D, label_matrix(te_labels, ids), ids, te_langs)
     if zero_shot:
         from nrtd_nlp.classify.zeroshot import ZeroShotTagger
@@ -144,6 +145,7 @@ def thematic(engine, task: str, sample: int | None) -> dict:
     pick = lambda idx: ([data.texts[i] for i in idx], [data.labels[i] for i in idx],  # noqa: E731
                         [data.languages[i] for i in idx])
     out = _fit_eval(engine, task, pick(idx2), pick(idx3))
+    out.pop("top_label")
     out["unknown_annotations"] = data.unknown
     return out
 
@@ -153,6 +155,8 @@ def sdg(engine, sample: int | None, folds: int = 5) -> dict:
     from nrtd_nlp.classify.datasets import load_annotated
     from nrtd_nlp.classify.labels import load_labels
 
+    from .sdg_agreement import agreement, load_reading
+
     labels = load_labels("sdg_goal")
     data = load_annotated(UHRI, "sdg_goal", labels)
     groups = sorted({r.translation_group for r in data.records})
@@ -161,7 +165,7 @@ def sdg(engine, sample: int | None, folds: int = 5) -> dict:
     fold_of = {g: f for g, f in zip(groups, rng.permutation(len(groups)) % folds)}
     per_lang: dict[str, list] = {}
     zs_lang: dict[str, list] = {}
-    reports = []
+    reports, english = [], []
     for f in range(folds):
         tr = [i for i, r in enumerate(data.records) if fold_of.get(r.translation_group, -1) not in (f, -1)
               and data.languages[i] == "en"]
@@ -170,6 +174,8 @@ def sdg(engine, sample: int | None, folds: int = 5) -> dict:
                             [data.languages[i] for i in idx])
         res = _fit_eval(engine, "sdg_goal", pick(tr), pick(te), text_blocks=())
         reports.append(res)
+        english += [(data.records[i].external_id.split(":")[0], data.records[i].mechanism, data.labels[i], top)
+                    for i, top in zip(te, res.pop("top_label")) if data.languages[i] == "en"]
         for lang, v in res["supervised"]["by_language"].items():
             per_lang.setdefault(lang, []).append((v["n"], v["top1_in_gold"]))
         for lang, v in res["zero_shot_top1"]["by_language"].items():
@@ -179,7 +185,8 @@ def sdg(engine, sample: int | None, folds: int = 5) -> dict:
     return {"protocol": f"{folds}-fold by record, train English, test all languages",
             "top1_in_gold_by_language": sup, "zero_shot_top1_by_language": {k: wavg(v) for k, v in zs_lang.items()},
             "max_gap_below_english": round(max(sup.get("en", 0) - v for v in sup.values()), 4),
-            "records": len(groups), "last_fold": reports[-1]}
+            "records": len(groups), "second_reading_english": agreement(english, load_reading()),
+            "last_fold": reports[-1]}
 
 
 def sdg_targets(engine, sample: int | None, folds: int = 5) -> dict:
@@ -270,8 +277,11 @@ def run(protocol: str, engine, sample: int | None) -> dict:
 
 def summary_line(protocol: str, res: dict) -> str:
     if protocol == "sdg":
+        r = res["second_reading_english"]
         return (f"sdg: top-1 in gold {res['top1_in_gold_by_language']} (zero-shot "
-                f"{res['zero_shot_top1_by_language']}), max gap below English {res['max_gap_below_english']}")
+                f"{res['zero_shot_top1_by_language']}), max gap below English {res['max_gap_below_english']}; "
+                f"English, a second reading of the texts {r.get('second_reading')} vs the model {r.get('model')} "
+                f"(both miss {r.get('both_miss')}, n={r['n']})")
     if protocol == "sdg-targets":
         w = res["without_goal"]
         return (f"sdg-targets: top-1 in gold {res['top1_in_gold_by_language']}, micro-F1 {res['micro']['f1']}, ECE "
@@ -299,7 +309,8 @@ def main(argv=None) -> int:
         print("../shared/corpora is not present", file=sys.stderr)
         return 2
     engine = _engine(a.home, a.embedder)
-    protocols = ["upr-issues", "action", "sdg", "sdg-targets", "uhri-themes", "affected-groups"] if a.protocol == "all" else [a.protocol]
+    protocols = (["upr-issues", "action", "sdg", "sdg-targets", "uhri-themes", "affected-groups"]
+                 if a.protocol == "all" else [a.protocol])
     for p in protocols:
         res = run(p, engine, a.sample)
         print(summary_line(p, res), flush=True)
