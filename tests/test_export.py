@@ -102,9 +102,17 @@ def test_only_asserted_suggestions_and_one_action_category(decided):
     assert dash["recommendation"] == "'- 2+3 cells"
     with engine.db.session() as s:
         five = s.query(Suggestion).filter_by(rec_id=rid, task="action_category", value="5").one().id
-    svc.decide(engine, decision="accept", reviewer="ana", suggestion_id=five)
+    first = svc.decide(engine, decision="accept", reviewer="ana", suggestion_id=five)
+    assert row()[0]["action_category"] == "5"
+    from nrtd_nlp.errors import Conflict
+
+    with pytest.raises(Conflict) as e:  # one value: another person's choice is never silently replaced
+        svc.decide(engine, decision="add", reviewer="ben", rec_id=rid, task="action_category", value="2")
+    assert e.value.field == "value" and f"review {first['id']}" in str(e.value) and "ana" in str(e.value)
+    assert row()[0]["action_category"] == "5"
+    svc.decide(engine, decision="reject", reviewer="ben", suggestion_id=five, expected_review_id=first["id"])
     svc.decide(engine, decision="add", reviewer="ben", rec_id=rid, task="action_category", value="2")
-    assert row()[0]["action_category"] == "2"  # the latest choice, not "5; 2; 4 (suggested)"
+    assert row()[0]["action_category"] == "2"  # the choice that stands, not "5; 2; 4 (suggested)"
 
 
 def test_bulk_over_an_unknown_cluster_is_404_not_nothing_decided(decided):

@@ -140,7 +140,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _print_json(res)
             return
-        typer.echo(f"{res['decided']} {decision}ed, {res['skipped_decided']} already decided and left alone")
+        more = (f", {res['skipped_not_best']} not the best value of a one-value task (left undecided)"
+                if res.get("skipped_not_best") else "")
+        typer.echo(f"{res['decided']} {decision}ed, {res['skipped_decided']} already decided and left alone{more}")
 
     @review_app.command("history")
     @guarded

@@ -103,6 +103,13 @@ def create_key(engine, name: str, role: str, *, actor: str = "cli") -> dict:
     prefix = secrets.token_hex(4)
     key = f"nrtd_{prefix}_{secrets.token_urlsafe(32)}"
     with engine.db.session() as s:
+        # reviews and audit events record the key's name: two active keys must never share one
+        same = s.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))).first()
+        if same is not None:
+            from ..errors import Conflict
+
+            raise Conflict(f"an active key is already named {name!r} (key {same.id}): pick another name, or "
+                           f"revoke key {same.id} first to give its holder a new one", field="name")
         row = ApiKey(name=name, prefix=prefix, key_hash=_hash(key), role=role)
         s.add(row)
         s.flush()

@@ -75,7 +75,17 @@ def _keywords(item: dict) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or "institution"
+    """A key from a name: its runs of Latin letters and digits (as keys have always been made, so a stored
+    institution keeps its key), else (Arabic, Chinese, Cyrillic … names, or no letters) ``inst_`` and a hash of
+    the name: two names never share a key because neither has Latin letters."""
+    import hashlib
+    import unicodedata
+
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80]
+    if len(re.sub(r"[^a-z]", "", key)) >= 2:
+        return key
+    folded = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    return "inst_" + hashlib.sha256(folded.encode()).hexdigest()[:12]
 
 
 def clean_item(item: dict, where: str = "") -> dict:

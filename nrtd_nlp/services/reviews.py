@@ -87,6 +87,9 @@ _SUGGESTION_BY_SLOT = select(Suggestion.id).where(
 _CURRENT = select(*_REVIEW_COLS).where(
     Review.rec_id == bindparam("rec_id"), Review.task == bindparam("task"), Review.value == bindparam("value"),
     Review.reverted_at.is_(None)).order_by(Review.id.desc()).limit(1)
+_OTHER_VALUES = select(*_REVIEW_COLS).where(
+    Review.rec_id == bindparam("rec_id"), Review.task == bindparam("task"), Review.value != bindparam("value"),
+    Review.reverted_at.is_(None)).order_by(Review.id)
 _LOCK_ONE = text("UPDATE recommendations SET id = id WHERE id = :rec_id")
 _REC_EXISTS = text("SELECT 1 FROM recommendations WHERE id = :rec_id")
 _INSERT_REVIEW = insert(Review)
@@ -171,6 +174,21 @@ def _check_value(engine, conn, task: str, value: str) -> str:
     return canon
 
 
+def _check_single_value(conn, slot: dict) -> None:
+    """A task with one value (the action category): accepting or adding a value while a person's accepted or
+    added value stands would silently replace it (the latest one wins): 409, naming the decision to undo."""
+    from .tags import SINGLE_LABEL
+
+    if slot["task"] not in SINGLE_LABEL:
+        return
+    latest = {row[3]: row for row in conn.execute(_OTHER_VALUES, slot)}  # ordered by id: the last one wins
+    held = [r for r in latest.values() if r[4] in ("accepted", "added")]
+    if held:
+        rid, _, task, value, decision, reviewer = held[-1][:6]
+        raise Conflict(f"{task} of recommendation {slot['rec_id']} is already {value} ({decision} by {reviewer}, "
+                       f"review {rid}) and takes one value: reject or revert review {rid} first", field="value")
+
+
 def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = None, rec_id: int | None = None,
            task: str | None = None, value: str | None = None, expected_review_id: int | None = None,
            comment: str | None = None) -> dict:
@@ -215,6 +233,8 @@ def decide(engine, *, decision: str, reviewer: str, suggestion_id: int | None = 
         cur = _row_dict(conn.execute(_CURRENT, slot).first())
         if (cur["id"] if cur else None) != expected_review_id:
             raise _conflict(cur, expected_review_id)
+        if decision != "reject":
+            _check_single_value(conn, slot)
         at = utcnow()
         row = {**slot, "decision": DECISIONS[decision], "reviewer": reviewer, "comment": comment,
                "suggestion_id": sug[0] if sug else None, "at": at}
@@ -303,7 +323,9 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
     """Accept (or reject) every *undecided* suggestion in a scope with score in [min_score, max_score].
 
     The scope is a review session, a cluster, a list of recommendations and/or a task (at least one). Decided
-    slots are left alone and counted: a bulk action never overwrites a person's decision.
+    slots are left alone and counted: a bulk action never overwrites a person's decision. A task with one value
+    (the action category) gets at most its best suggestion accepted, and none where a person accepted or
+    added a value (``skipped_not_best``: the other values in scope).
     """
     from .review_sessions import session_clause
 
@@ -339,20 +361,34 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
                 raise NotFound(f"cluster {cluster_id} does not exist", field="cluster_id")
         cand = s.scalars(q.order_by(Suggestion.rec_id, Suggestion.id)).all()
         _lock(s, [x.rec_id for x in cand])
-        decided = set()
+        from .tags import SINGLE_LABEL
+
+        latest: dict[tuple, str] = {}
         recs = sorted({x.rec_id for x in cand})
         for i in range(0, len(recs), 500):
-            for rid, t, v in s.execute(select(Review.rec_id, Review.task, Review.value).where(
-                    Review.rec_id.in_(recs[i:i + 500]), Review.reverted_at.is_(None))):
-                decided.add((rid, t, v))
-        made, skipped, seen = [], 0, set()
+            for rid, t, v, d in s.execute(select(Review.rec_id, Review.task, Review.value, Review.decision).where(
+                    Review.rec_id.in_(recs[i:i + 500]), Review.reverted_at.is_(None)).order_by(Review.id)):
+                latest[(rid, t, v)] = d
+        decided = set(latest)
+        # a task with one value: accept only its best suggestion, and none where a person holds a value
+        held = {(rid, t) for (rid, t, _), d in latest.items() if t in SINGLE_LABEL and d in ("accepted", "added")}
+        best: dict[tuple, int] = {}
+        best_score: dict[tuple, float] = {}
+        for x in cand:
+            k = (x.rec_id, x.task)
+            if x.task in SINGLE_LABEL and (k not in best_score or x.score > best_score[k]):
+                best[k], best_score[k] = x.id, x.score
+        made, skipped, not_best, seen = [], 0, 0, set()
         for sug in cand:
             slot = (sug.rec_id, sug.task, sug.value)
             if slot in seen:
                 continue
             seen.add(slot)
-            if slot in decided:
+            if slot in decided or (decision == "accept" and (sug.rec_id, sug.task) in held):
                 skipped += 1
+                continue
+            if decision == "accept" and sug.task in SINGLE_LABEL and best[(sug.rec_id, sug.task)] != sug.id:
+                not_best += 1
                 continue
             r = Review(rec_id=sug.rec_id, task=sug.task, value=sug.value, decision=DECISIONS[decision],
                        reviewer=reviewer, suggestion_id=sug.id, comment=f"bulk: score >= {min_score}", at=utcnow())
@@ -361,7 +397,8 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
         s.flush()
         for r in made:
             _audit(s, reviewer, f"review.bulk_{decision}", None, review_dict(r), r.id)
-        return {"decided": len(made), "skipped_decided": skipped, "review_ids": [r.id for r in made]}
+        return {"decided": len(made), "skipped_decided": skipped, "skipped_not_best": not_best,
+                "review_ids": [r.id for r in made]}
 
 
 _LIST_STATEMENTS: dict[tuple, tuple] = {}
