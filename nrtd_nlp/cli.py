@@ -105,17 +105,33 @@ def _store_problem(e: BaseException) -> str | None:
     return None
 
 
+_MAX_INT = 2**63 - 1  # the store's INTEGER (ids, offsets); store.models.MAX_INT, without importing the models
+
+
+def _check_integers(kw: dict) -> None:
+    """A number beyond the store's 64-bit INTEGER (an id typed with extra digits) is the user's error, one line
+    and exit 2, not the database driver's OverflowError."""
+    for name, v in kw.items():
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        for x in vals:
+            if isinstance(x, int) and not isinstance(x, bool) and not -_MAX_INT <= x <= _MAX_INT:
+                _fail(f"error[invalid_input]: {name}: {x} is beyond the store's 64-bit "
+                      "integers")
+
+
 def guarded(fn):
     """Turn typed errors into one clean line and exit 2; never show a traceback to a user."""
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
+        _check_integers(kw)
         try:
             return fn(*a, **kw)
         except NrtdError as e:
             _fail(f"error[{e.code}]: {_one_line(e, 500)}")
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written by the unfinished step", 130)
+        except KeyboardInterrupt as e:  # after an import's commit: what stands and which steps to run
+            _fail(e.message if getattr(e, "message", None) else
+                  "interrupted; nothing was written by the unfinished step", 130)
         except BrokenPipeError:  # `nrtd links | head`: the reader left; not an error of ours
             try:
                 sys.stdout = open(os.devnull, "w")
@@ -487,11 +503,14 @@ def links(kind: Optional[str] = typer.Option(None, help="duplicate | follows_up 
 @guarded
 def link_decide(link_id: int = typer.Argument(...), decision: str = typer.Argument(..., help="confirm | unlink"),
                 reviewer: str = typer.Option(..., help="who decides (audited)"),
+                expected: str = typer.Option("suggested", help="the link's status you saw: if someone decided "
+                                             "since, nothing changes (exit 2); pass confirmed or unlinked to change "
+                                             "a person's decision"),
                 as_json: bool = typer.Option(False, "--json")):
     """Confirm or unlink a suggested link; model re-runs never undo it."""
     from .link.decisions import decide_link
 
-    res = decide_link(_engine(), link_id, decision, reviewer)
+    res = decide_link(_engine(), link_id, decision, reviewer, expected_status=expected)
     _print_json(res) if as_json else typer.echo(f"link {link_id}: {res['status']} (group {res['group_id']})")
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,10 +27,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NRTD_", extra="ignore")
 
     home: Path = Field(default_factory=_default_home, description="data folder: database, index, models")
+
+    @field_validator("home", "cache_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, v):
+        if isinstance(v, str) and not v.strip():  # NRTD_HOME= would put the store in the current folder
+            raise ValueError("is empty: name a folder, or unset it for the default")
+        return v
+
     cache_dir: Path = Field(default_factory=_default_cache, description="built model folders (shared)")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
     embedder: str = Field(default="e5-use", description="embedder name from the registry (nrtd embedders)")
-    embed_batch_size: int = 32
+    embed_batch_size: int = Field(default=32, ge=1, le=4096, description="texts embedded at once")
     embed_on_import: bool = True
     link_on_import: bool = Field(default=True, description="compute links for imported records")
     link_model_dir: Path | None = Field(default=None, description="pair-scorer bundle; default: the packaged one")
@@ -60,9 +68,9 @@ class Settings(BaseSettings):
                                       "no longer than this while the event loop answers requests")
     use_token_cache: int = Field(default=8192, ge=0, description="token ids whose per-token USE-m3 work is "
                                  "kept (13 KB each, filled as first seen; 0 = off; embed/use_token_cache.py)")
-    max_text_chars: int = 20_000
-    max_upload_bytes: int = 100 * 1024 * 1024
-    threads: int | None = Field(default=None, description="torch/BLAS threads; default: all cores")
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    threads: int | None = Field(default=None, ge=1, description="torch/BLAS threads; default: all cores")
     ui_language: str = Field(default="en", description="the review pages' language when neither ?lang=, its "
                              "cookie nor the browser's Accept-Language names one we have (en, es, fr)")
 

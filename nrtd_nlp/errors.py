@@ -71,3 +71,12 @@ def require_reviewer(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InputError("a reviewer name is required", field="reviewer")
     return name
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C after an import was committed: the records are stored; ``message`` names the steps that did not
+    run and the commands that run them (a re-import finds the records unchanged and runs no step again)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

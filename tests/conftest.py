@@ -123,3 +123,21 @@ def act_as(app, role: str = "admin", name: str = "test-admin"):
 
     app.dependency_overrides[get_principal] = lambda: Principal(0, name, role)
     return app
+
+
+@pytest.fixture()
+def cli_env(settings, monkeypatch):
+    """The CLI reads its settings from the environment: point it at the test's own store."""
+    from nrtd_nlp.config import get_settings
+
+    for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
+                 "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
+        monkeypatch.setenv(k, v)
+    if settings.database_url:  # NRTD_TEST_PG: the test's own PostgreSQL database
+        monkeypatch.setenv("NRTD_DATABASE_URL", settings.database_url)
+    else:
+        monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("NRTD_DEBUG", raising=False)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()

@@ -16,24 +16,6 @@ from nrtd_nlp.errors import InputError
 runner = CliRunner()
 
 
-@pytest.fixture()
-def cli_env(settings, monkeypatch):
-    """The CLI reads its settings from the environment: point it at the test's own store."""
-    from nrtd_nlp.config import get_settings
-
-    for k, v in {"NRTD_HOME": str(settings.home), "NRTD_EMBEDDER": "minilm-test",
-                 "NRTD_CACHE_DIR": str(settings.cache_dir), "NRTD_TAG_ON_IMPORT": "false"}.items():
-        monkeypatch.setenv(k, v)
-    if settings.database_url:  # NRTD_TEST_PG: the test's own PostgreSQL database
-        monkeypatch.setenv("NRTD_DATABASE_URL", settings.database_url)
-    else:
-        monkeypatch.delenv("NRTD_DATABASE_URL", raising=False)
-    monkeypatch.delenv("NRTD_DEBUG", raising=False)
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
 def run(*args, code: int = 2) -> str:
     """Run ``nrtd ARGS``; assert the exit code and one line on stderr; return that line."""
     r = runner.invoke(app, [str(a) for a in args])

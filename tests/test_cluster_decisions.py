@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from nrtd_nlp.errors import Conflict
 from nrtd_nlp.store.models import Cluster, ClusterMember
-from tests.test_cli_edges import cli_env  # noqa: F401
 from tests.test_clusters import EXTRA, SMALL, _memberships, clustered, demo_engine, demo_store  # noqa: F401,F811
 
 

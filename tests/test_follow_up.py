@@ -13,7 +13,7 @@ from nrtd_nlp.errors import Conflict, InputError, NotFound
 from nrtd_nlp.services.follow_up import set_status
 from nrtd_nlp.store.models import AuditEvent, Recommendation
 from tests.review_data import login
-from tests.test_cli_edges import cli_env, run  # noqa: F401  (fixture)
+from tests.test_cli_edges import run
 from tests.test_groups_cli_pages import _ok, group  # noqa: F401  (fixture)
 
 
@@ -90,7 +90,7 @@ def test_api_cli_and_page(group, cli_env):
     res = json.loads(_ok("follow-up", "implemented", "--group", gid, "--reviewer", "ana", "--json"))
     assert res["updated"] == sorted([b, c]) and res["unchanged"] == [a]
     assert "error[invalid_input]: status:" in run("follow-up", "done", "--rec", str(a), "--reviewer", "ana")
-    assert "not both" in run("follow-up", "open", "--rec", str(a), "--group", gid, "--reviewer", "ana")
+    assert "both were given" in run("follow-up", "open", "--rec", str(a), "--group", gid, "--reviewer", "ana")
     web = create_app(engine=engine)
     web.dependency_overrides[get_engine] = lambda: engine
     with TestClient(web, base_url="http://127.0.0.1") as cl:

@@ -10,7 +10,6 @@ from nrtd_nlp.errors import InputError
 from nrtd_nlp.services.institutions import (add_institution, build_suggester, default_mandates_path,
                                             list_institutions, load_institutions, read_mandates)
 from tests.conftest import write_csv
-from tests.test_cli_edges import cli_env  # noqa: F401  (fixture: the CLI reads the test's store)
 
 OLD_HEADER = ["id", "name", "name_es", "themes", "keywords", "source"]
 NEW_HEADER = ["id", "name", "name_es", "name_fr", "themes", "keywords", "keywords_es", "keywords_fr", "source"]

@@ -16,7 +16,6 @@ from nrtd_nlp.services.institution_views import institutions_for
 from nrtd_nlp.services.institutions import (assign, default_mandates_path, list_institutions, load_institutions,
                                             read_mandates, suggest_institutions, unassign)
 from nrtd_nlp.store.models import AuditEvent, Assignment, Institution, Suggestion
-from tests.test_cli_edges import cli_env  # noqa: F401  (fixture: the CLI reads the test's store)
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"
 SCHOOL = "Ensure that all children attend primary school and reduce the drop-out rate of girls"

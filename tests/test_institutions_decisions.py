@@ -20,7 +20,6 @@ from nrtd_nlp.services.institutions import (_confirmed, assign, default_mandates
                                             load_institutions, suggest_institutions, unassign)
 from nrtd_nlp.services.reviews import decide, revert
 from nrtd_nlp.store.models import Assignment, Recommendation, Suggestion
-from tests.test_cli_edges import cli_env  # noqa: F401  (fixture: the CLI reads the test's store)
 
 TORTURE = "Prevent torture in custody and guarantee the right to a fair trial by reforming the criminal code"
 MEDIA = "Protect journalists and guarantee freedom of the press, including online media and broadcasting"

@@ -209,8 +209,8 @@ def test_decisions_are_audited_and_conflicts_are_409(linked_engine):
         assert r.status_code == 200 and r.json()["status"] == "confirmed"
         again = c.post(f"/v1/links/{link['id']}/decision", json=body)  # stale: someone decided first
         assert again.status_code == 409 and again.json()["detail"]["field"] == "expected_status"
-        assert c.post(f"/v1/links/{link['id']}/decision", json={"decision": "maybe", "reviewer": "x"}).status_code == 422
-        assert c.post("/v1/links/99999/decision", json={"decision": "confirm", "reviewer": "x"}).status_code == 404
+        assert c.post(f"/v1/links/{link['id']}/decision", json={"decision": "maybe"}).status_code == 422
+        assert c.post("/v1/links/99999/decision", json={"decision": "confirm"}).status_code == 404
         compute_links(linked_engine)
         kept = [x for x in c.get("/v1/links", params={"limit": 1000}).json()["data"] if x["id"] == link["id"]]
         assert kept and kept[0]["status"] == "confirmed"
@@ -433,3 +433,19 @@ def test_a_two_record_first_import_links_without_failing_and_later_steps_still_r
     assert res.created == 1 and "clusters failed (RuntimeError: boom)" in res.clusters["skipped"]
     assert "run nrtd recluster" in res.clusters["skipped"] and res.tags == {"n": 1} and called
     assert imports._after_commit("x", "nrtd x", lambda: {"ok": 1}) == {"ok": 1}
+
+
+def test_cli_link_decide_never_silently_reverses_a_person(linked_engine, scorer_dir, cli_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nrtd_nlp.cli import app
+
+    monkeypatch.setenv("NRTD_LINK_MODEL_DIR", str(scorer_dir))
+    lid = str(min(x.id for x in _links(linked_engine).values() if x.agent != "source:translation"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["link-decide", lid, "confirm", "--reviewer", "ana"])
+    assert first.exit_code == 0, first.output
+    bob = runner.invoke(app, ["link-decide", lid, "unlink", "--reviewer", "bob"])
+    assert bob.exit_code == 2 and "confirmed (confirm by ana" in bob.stderr, bob.output
+    meant = runner.invoke(app, ["link-decide", lid, "unlink", "--reviewer", "bob", "--expected", "confirmed"])
+    assert meant.exit_code == 0 and "unlinked" in meant.output, meant.output

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from nrtd_nlp.cli import app
 from nrtd_nlp.store.models import AuditEvent, Recommendation, Review, Suggestion
 from tests.review_data import seed
-from tests.test_cli_edges import cli_env, run  # noqa: F401  (fixture)
+from tests.test_cli_edges import run
 
 runner = CliRunner()
 

@@ -69,6 +69,13 @@ def create_app(engine=None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        if bad_json:  # an unparsable body is the client's syntax error (400), not an invalid field
+            where = next((str(p) for p in bad_json[0].get("loc", ())[1:]), "?")
+            reason = (bad_json[0].get("ctx") or {}).get("error", "invalid JSON")
+            return JSONResponse(status_code=400, content={"detail": {
+                "code": "bad_request", "field": "body",
+                "message": f"the body is not valid JSON ({reason} at character {where})"}})
         errors = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]

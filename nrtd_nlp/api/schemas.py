@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..store.models import MAX_INT
 
@@ -15,8 +15,12 @@ MAX_TEXT = 20_000
 DbId = Annotated[int, at.Interval(ge=-MAX_INT, le=MAX_INT)]
 
 
-class RecommendationIn(BaseModel):
+class StrictIn(BaseModel):
+    """A request body: a field the route does not know is a 422 naming it, never silently dropped."""
     model_config = ConfigDict(extra="forbid")
+
+
+class RecommendationIn(StrictIn):
     id: str = Field(..., min_length=1, max_length=200, description="your id; re-posting it updates the record")
     text: str = Field(..., min_length=1, max_length=MAX_TEXT)
     language: str | None = Field(None, max_length=8, description="a hint; the language is always detected")
@@ -30,6 +34,17 @@ class RecommendationIn(BaseModel):
     response: str | None = Field(None, max_length=40)
     paragraph: str | None = Field(None, max_length=40)
     extra: dict[str, Any] | None = None
+
+    @field_validator("extra")
+    @classmethod
+    def _plain_json(cls, v):
+        import json
+
+        try:  # NaN and Infinity are not JSON: stored, they would make the row unreadable elsewhere
+            json.dumps(v, allow_nan=False)
+        except ValueError:
+            raise ValueError("extra must be plain JSON: NaN and Infinity are not allowed") from None
+        return v
 
 
 class BatchIn(BaseModel):

@@ -120,8 +120,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _print_json(res)
             return
-        typer.echo(f"reverted {len(review_ids)} decision{'s' if len(review_ids) != 1 else ''}: "
-                   f"{', '.join(map(str, review_ids))}")
+        ids = sorted(set(review_ids))  # a repeated id is one revert
+        typer.echo(f"reverted {len(ids)} decision{'s' if len(ids) != 1 else ''}: {', '.join(map(str, ids))}")
 
     @review_app.command("bulk")
     @guarded

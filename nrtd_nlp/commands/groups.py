@@ -27,8 +27,10 @@ def register(app: typer.Typer) -> None:
         from ..services.links import list_groups
         from ..store.models import MAX_INT
 
-        if not 1 <= limit <= MAX_GROUPS or not 0 <= offset <= MAX_INT:
-            raise InputError(f"limit must be 1..{MAX_GROUPS} and offset >= 0", field="limit")
+        if not 1 <= limit <= MAX_GROUPS:
+            raise InputError(f"limit must be 1..{MAX_GROUPS}", field="limit")
+        if not 0 <= offset <= MAX_INT:
+            raise InputError("offset must be 0 or more", field="offset")
         rows, total = list_groups(_engine(), limit=limit, offset=offset)
         if as_json:
             _print_json({"data": rows, "count": total})

@@ -4,7 +4,6 @@ with script rules for short texts (Han, Arabic, Cyrillic) and langdetect (seeded
 from __future__ import annotations
 
 import re
-from typing import Sequence
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")

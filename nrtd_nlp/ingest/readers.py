@@ -41,7 +41,10 @@ def decode_bytes(data: bytes, encoding: str | None = None, *, name: str = "file"
     if encoding:
         try:
             return data.decode(encoding)
-        except (LookupError, UnicodeDecodeError) as e:
+        except LookupError:
+            raise EncodingProblem(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)",
+                                  field="encoding") from None
+        except UnicodeDecodeError as e:
             raise EncodingProblem(f"cannot decode as {encoding}: {e}", field=name) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -70,15 +73,35 @@ def read_csv_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dic
     # strict: an unterminated quote is an error, not every following row swallowed into one cell
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
                             strict=True)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as e:
+        raise InputError(f"malformed CSV in the header: {e}", field=name) from None
     if not header:
         raise InputError("the file is empty or has no header row", field=name)
+    _unique_header(header, name)
     reader.fieldnames = header
+    rows = []
     try:
-        rows = [r for r in reader if any((v or "").strip() for v in r.values() if isinstance(v, str))]
+        for r in reader:
+            more = [v for v in (r.get(None) or []) if (v or "").strip()]
+            if more:  # DictReader files surplus cells under None: the row's cells no longer match the header
+                raise InputError(f"line {reader.line_num}: {len(header) + len(r[None])} cells, the header has "
+                                 f"{len(header)} (a separator inside a cell? quote the cell)", field=name)
+            if any((v or "").strip() for v in r.values() if isinstance(v, str)):
+                rows.append(r)
     except csv.Error as e:
         raise InputError(f"malformed CSV near line {reader.line_num}: {e}", field=name) from None
     return header, rows
+
+
+def _unique_header(header: list[str], name: str) -> None:
+    """A column named twice would lose one of them (the last one wins in a row's dict)."""
+    seen: set[str] = set()
+    for h in header:
+        if h and h in seen:
+            raise InputError(f"the column {h!r} appears twice in the header", field=name)
+        seen.add(h)
 
 
 def _require(header: list[str], cols: tuple[str, ...], fmt: str) -> None:
@@ -247,12 +270,15 @@ def parse_mapping(spec: str | dict | None) -> dict[str, str]:
     for k, v in pairs:
         if k not in GENERIC_FIELDS:
             raise InputError(f"unknown field {k!r} in mapping; fields: {', '.join(GENERIC_FIELDS)}", field="map")
+        if k in out:
+            raise InputError(f"the field {k!r} is mapped twice ({out[k]!r} and {v!r})", field="map")
         out[k] = v
     return out
 
 
 def read_generic(header: list[str], rows: list[dict], *, mapping: dict[str, str], source: str,
-                 name: str = "file") -> Iterator[RawRecord]:
+                 name: str = "file", first_row: int = 2) -> Iterator[RawRecord]:
+    """``first_row``: the number of the first row in messages (2 in a CSV under its header; 1 for JSON)."""
     cols = dict(mapping)
     low = {h.lower().strip(): h for h in header}
     for f, aliases in _ALIASES.items():
@@ -270,10 +296,13 @@ def read_generic(header: list[str], rows: list[dict], *, mapping: dict[str, str]
         if c not in header:
             raise InputError(f"mapped column {c!r} is not in the file", field=f)
     used = set(cols.values())
-    for i, r in enumerate(rows, start=2):
+    for i, r in enumerate(rows, start=first_row):
         get = lambda f: r.get(cols[f]) if f in cols else None  # noqa: E731
         mech = _s(get("mechanism"))
-        text, para, state = normalise_recommendation(str(get("text") or ""), upr=(mech or "").upper() == "UPR")
+        raw = get("text")
+        if raw is not None and not isinstance(raw, str):  # a JSON number or true would become "nan", "True"
+            raise InputError(f"row {i}: the text is a {type(raw).__name__}, not text", field="text")
+        text, para, state = normalise_recommendation(raw or "", upr=(mech or "").upper() == "UPR")
         ext = _s(get("id"))
         if not ext:
             from .records import text_hash
@@ -317,6 +346,7 @@ def read_xlsx_rows(data: bytes, *, name: str = "file") -> tuple[list[str], list[
     if not first:
         raise InputError("the first sheet is empty", field=name)
     header = [str(c).strip() if c is not None else f"col{i}" for i, c in enumerate(first)]
+    _unique_header(header, name)
     rows = []
     for vals in it:
         if vals and any(v not in (None, "") for v in vals):
@@ -325,8 +355,15 @@ def read_xlsx_rows(data: bytes, *, name: str = "file") -> tuple[list[str], list[
 
 
 def read_json_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dict]]:
+    def no_constant(c):
+        raise InputError(f"{c} is not JSON (a number that is not a number)", field=name)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=no_constant)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # a lone \ud800 escape is no character
+    except UnicodeEncodeError:
+        raise InputError("the JSON holds an unpaired surrogate escape (e.g. \\ud800): not a character",
+                         field=name) from None
     except json.JSONDecodeError as e:
         raise InputError(f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}", field=name) from None
     except RecursionError:
@@ -349,12 +386,28 @@ def read_json_rows(text: str, *, name: str = "file") -> tuple[list[str], list[di
     return header, data
 
 
+BUILT_IN_SOURCES = ("upr-info", "uhri", "thematic-list")  # the readers' own: their records have their fields
+_SOURCE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+
+
+def check_source(source: str | None) -> str | None:
+    """A generic file's source name (records are identified by source + id): trimmed, 1-40 safe characters.
+    (A built-in reader's name is refused for a generic file in :func:`read_file`.)"""
+    if source is None:
+        return None
+    source = source.strip()
+    if not _SOURCE.match(source):
+        raise InputError("source must be 1 to 40 letters, digits, '_', '.', ':' or '-'", field="source")
+    return source
+
+
 def read_file(path: Path | str, data: bytes | None = None, *, fmt: str | None = None,
               mapping: str | dict | None = None, encoding: str | None = None,
               source: str | None = None) -> tuple[str, list[RawRecord]]:
     """Read a whole file into records; returns (format, records). Nothing is written."""
     path = Path(path)
     name = path.name
+    source = check_source(source)
     if data is None:
         try:
             data = path.read_bytes()
@@ -397,7 +450,11 @@ def read_file(path: Path | str, data: bytes | None = None, *, fmt: str | None = 
         recs = list(readers[inner](header, rows))
         detected = inner
     else:
-        recs = list(read_generic(header, rows, mapping=parse_mapping(mapping), source=source or "csv", name=name))
+        if source in BUILT_IN_SOURCES:  # its records have fields a generic file would overwrite with nothing
+            raise InputError(f"source {source!r} belongs to the {source} format's own records; name your own "
+                             "(e.g. nhri-2025)", field="source")
+        recs = list(read_generic(header, rows, mapping=parse_mapping(mapping), source=source or "csv", name=name,
+                                 first_row=1 if fmt == "json" else 2))
         detected = fmt or "csv"
     if not recs:
         raise InputError("the file holds no records", field=name)

@@ -48,7 +48,10 @@ def decide_link(engine: Engine, link_id: int, decision: str, reviewer: str, *, e
             raise InputError(f"link {link_id} is a translation named by the source, not a machine suggestion",
                              field="id")
         if expected_status and link.status != expected_status:
-            raise Conflict(f"link {link_id} is {link.status}, not {expected_status}: someone decided first",
+            last = s.scalars(select(AuditEvent).where(AuditEvent.entity == "link", AuditEvent.entity_id == str(link_id))
+                             .order_by(AuditEvent.id.desc()).limit(1)).first()
+            who = f" ({last.action.split('.')[-1]} by {last.who} at {last.at.isoformat()[:19]})" if last else ""
+            raise Conflict(f"link {link_id} is {link.status}{who}, not {expected_status}: someone decided first",
                            field="expected_status")
         before = _link_dict(link)
         link.status = "confirmed" if decision == "confirm" else "unlinked"

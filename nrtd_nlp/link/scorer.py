@@ -196,8 +196,9 @@ class PairScorer:
         try:
             model = json.loads((folder / "model.json").read_text())
             meta = json.loads((folder / "manifest.json").read_text())
-        except FileNotFoundError as e:
-            raise ModelUnavailable(f"no link scorer at {folder}; train one with `nrtd train-links`") from e
+        except (FileNotFoundError, NotADirectoryError) as e:  # NRTD_LINK_MODEL_DIR names the folder
+            raise ModelUnavailable(f"no link scorer at {folder} (NRTD_LINK_MODEL_DIR, or the packaged one): "
+                                   "train one with `nrtd train-links`") from e
         fu = Head.from_dict(model["followup"]) if "followup" in model else None
         dup = Head.from_dict(model["duplicate"]) if "duplicate" in model else None
         trees = model.get("duplicate_trees")

@@ -133,7 +133,7 @@ def revoke_key(engine, ident: str | int, *, actor: str = "cli") -> dict:
         ident = str(ident)
         # the prefix first: 8 hex characters are all digits for one key in 43 ("12345678" is no id)
         k = s.scalars(select(ApiKey).where(ApiKey.prefix == ident)).first()
-        if k is None and ident.isdigit():
+        if k is None and ident.isdigit() and int(ident) <= 2**63 - 1:  # beyond the INTEGER: no such key
             k = s.get(ApiKey, int(ident))
         if k is None:
             raise NotFound(f"no key {ident!r}", field="key")

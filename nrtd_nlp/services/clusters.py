@@ -51,15 +51,17 @@ def list_clusters(engine: Engine, *, status: str = "active", pinned: bool | None
     """Clusters, largest first, each with its size, labels per language and most typical member."""
     if status not in STATUSES:
         raise InputError(f"unknown status {status!r}; choose one of {', '.join(STATUSES)}", field="status")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InputError("limit must be 1..1000 and offset >= 0", field="limit")
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be 1..1000", field="limit")
+    if offset < 0:
+        raise InputError("offset must be 0 or more", field="offset")
     size = func.count(ClusterMember.id).label("size")
     base = (select(Cluster, size).outerjoin(ClusterMember, ClusterMember.cluster_id == Cluster.id)
             .where(Cluster.status == status).group_by(Cluster.id))
     if pinned is not None:
         base = base.where(Cluster.pinned.is_(pinned))
     if q:
-        base = base.where(func.lower(Cluster.label).contains(q.lower()))
+        base = base.where(func.lower(Cluster.label).contains(q.lower(), autoescape=True))  # % and _ are text
     with engine.db.session() as s:
         total = s.scalar(select(func.count()).select_from(base.subquery()))
         rows = s.execute(base.order_by(size.desc(), Cluster.id).limit(limit).offset(offset)).all()
@@ -68,8 +70,10 @@ def list_clusters(engine: Engine, *, status: str = "active", pinned: bool | None
 
 
 def get_cluster(engine: Engine, cluster_id: str, *, member_limit: int = 100, member_offset: int = 0) -> dict:
-    if not 1 <= member_limit <= 5000 or member_offset < 0:  # the API's bounds (routes/clusters.py)
-        raise InputError("limit must be 1..5000 and offset >= 0", field="limit")
+    if not 1 <= member_limit <= 5000:  # the API's bounds (routes/clusters.py)
+        raise InputError("limit must be 1..5000", field="limit")
+    if member_offset < 0:
+        raise InputError("offset must be 0 or more", field="offset")
     with engine.db.session() as s:
         c = s.get(Cluster, cluster_id)
         if c is None:

@@ -50,6 +50,10 @@ def _namer(engine, lang: str | None):
 
     if not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?", lang):
         raise InputError(f"names must be a language code such as es or fr, not {lang!r}", field="names")
+    lang = lang.split("-")[0]  # es-ES: the label files name labels per language, not per region
+    if lang not in _NAME_LANGUAGES:  # would silently give English names
+        raise InputError(f"labels have no names in {lang!r}; choose one of {', '.join(_NAME_LANGUAGES)}",
+                         field="names")
     cache: dict[str, dict] = {}
 
     def name(task: str, value: str) -> str:
@@ -62,6 +66,9 @@ def _namer(engine, lang: str | None):
         return lab.name(lang) if lab is not None else value
 
     return name
+
+
+_NAME_LANGUAGES = ("en", "es", "fr", "ar", "ru", "zh", "pt")  # the label files' name_* columns
 
 
 def _safe(v):

@@ -45,7 +45,9 @@ def set_status(engine, status: str, who: str, *, rec_ids: list[int] | None = Non
         check_status(expected, "expected")
     require_reviewer(who)
     if (rec_ids is None) == (group_id is None):
-        raise InputError("name the recommendations (rec_ids) or a duplicate group (group_id), not both", field="rec_ids")
+        which = "both were given" if rec_ids is not None else "neither was given"
+        raise InputError(f"name the recommendations (rec_ids, --rec) or a duplicate group (group_id, --group): one "
+                         f"of the two; {which}", field="rec_ids")
     if rec_ids is not None and not 1 <= len(set(rec_ids)) <= MAX_RECORDS:
         raise InputError(f"rec_ids holds 1 to {MAX_RECORDS} ids", field="rec_ids")
     if note is not None and len(note) > 2000:

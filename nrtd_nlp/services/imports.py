@@ -8,6 +8,7 @@ its record and marks its suggestions stale. Any error before the commit leaves t
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -57,6 +58,9 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
         where = f"row {r.row}: " if r.row else ""
         if not r.text or not r.text.strip():
             raise InputError(f"{where}empty text", field="text")
+        if not any(ch.isalpha() for ch in _PARENTHESES.sub(" ", r.text)):  # e.g. "132.90 (New Zealand);"
+            raise InputError(f"{where}no recommendation text, only numbers, punctuation or a name in parentheses "
+                             f"({r.text[:60]!r})", field="text")
         if len(r.text) > max_chars:
             raise InputError(f"{where}text is {len(r.text):,} characters; the limit is {max_chars:,}",
                              field="text")
@@ -66,6 +70,17 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
         if seen is not r and seen.text != r.text:  # a repeated row is kept once; a different text is an error
             rows = f"rows {seen.row} and {r.row}" if r.row else f"items {records.index(seen)} and {i}"
             raise InputError(f"id {r.external_id!r} is used twice with different texts ({rows})", field="id")
+        if seen is not r:  # the same text: kept once, so any other field must agree too, or one would be lost
+            other = next((f for f in _COMPARED if getattr(seen, f) != getattr(r, f)), None)
+            if other:
+                rows = f"rows {seen.row} and {r.row}" if r.row else f"items {records.index(seen)} and {i}"
+                raise InputError(f"id {r.external_id!r} is used twice with different {other} ({rows}: "
+                                 f"{getattr(seen, other)!r} and {getattr(r, other)!r})", field="id")
+
+
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_COMPARED = ("mechanism", "body", "country", "recommending_state", "cycle", "session", "date", "response",
+             "paragraph", "language", "translation_group", "extra")
 
 
 def _expand(engine: Engine, records: list[RawRecord]) -> list[tuple[RawRecord, str | None, int | None]]:
@@ -237,21 +252,37 @@ def import_records(engine: Engine, records: list[RawRecord], *, fmt: str, filena
         import_id = batch.id
     if orphans and orphans["removed"]:
         engine.remove_from_index(orphans["removed"])
-    links = None
-    if embed:
-        engine.refresh_index(touched)
-        if engine.settings.link_on_import and touched:
-            links = _after_commit("links", "nrtd link", _link_new, engine, touched, actor)
-    clusters = institutions = tags = None
-    if embed and touched:
-        from .clusters import attach_new
-        from .institutions import suggest_on_import
-        from .tags import suggest_on_import as tag_on_import
+    links = clusters = institutions = tags = None
+    # the steps after the commit (the search index rebuilds itself from the stored vectors when out of step)
+    todo = ([("links", "nrtd link")] if embed and engine.settings.link_on_import and touched else []) + (
+        [("clusters", "nrtd recluster"), ("institutions", "nrtd suggest-institutions"), ("tags", "nrtd suggest")]
+        if embed and touched else [])
+    try:
+        if embed:
+            engine.refresh_index(touched)
+            if engine.settings.link_on_import and touched:
+                links = _after_commit("links", "nrtd link", _link_new, engine, touched, actor)
+                todo.pop(0)
+        if embed and touched:
+            from .clusters import attach_new
+            from .institutions import suggest_on_import
+            from .tags import suggest_on_import as tag_on_import
 
-        clusters = _after_commit("clusters", "nrtd recluster", attach_new, engine, touched, who=actor)
-        institutions = _after_commit("institutions", "nrtd suggest-institutions", suggest_on_import, engine,
-                                     touched, actor)
-        tags = _after_commit("tags", "nrtd suggest", tag_on_import, engine, touched, actor)
+            clusters = _after_commit("clusters", "nrtd recluster", attach_new, engine, touched, who=actor)
+            todo.pop(0)
+            institutions = _after_commit("institutions", "nrtd suggest-institutions", suggest_on_import, engine,
+                                         touched, actor)
+            todo.pop(0)
+            tags = _after_commit("tags", "nrtd suggest", tag_on_import, engine, touched, actor)
+            todo.pop(0)
+    except KeyboardInterrupt:
+        from ..errors import InterruptedAfterCommit
+
+        steps = ", ".join(f"{step} ({cmd})" for step, cmd in todo)
+        left = (f"not done: {steps} — run those commands (a re-import finds the records unchanged and does "
+                "not run them)") if todo else "no step was left (the search index catches up when next opened)"
+        raise InterruptedAfterCommit(f"interrupted after import {import_id} was committed ({counts['created']} new, "
+                                     f"{counts['updated']} updated); {left}") from None
     langs: dict[str, int] = {}
     for r, _, _ in rows:
         langs[r.language or "und"] = langs.get(r.language or "und", 0) + 1

@@ -65,6 +65,10 @@ def _keywords(item: dict) -> tuple[list[str], dict[str, list[str]]]:
     given = item.get("keywords_by_language") or {}
     if not isinstance(given, dict):
         raise InputError("keywords_by_language must map a language to keywords", field="keywords_by_language")
+    odd = sorted(set(given) - {"en", *KEYWORD_LANGS})
+    if odd:
+        raise InputError(f"keywords_by_language: unknown language {odd[0]!r}; use en, {', '.join(KEYWORD_LANGS)}",
+                         field="keywords_by_language")
     en = _unique(_split(item.get("keywords")) or _split(given.get("en")))
     other = {lang: _unique(_split(item.get(f"keywords_{lang}") or given.get(lang))) for lang in KEYWORD_LANGS}
     other = {k: v for k, v in other.items() if v}
@@ -96,7 +100,12 @@ def clean_item(item: dict, where: str = "") -> dict:
     key = (item.get("id") or item.get("key") or "").strip() or slug(name)
     if not _KEY.match(key):
         raise InputError(f"{where}id {key!r} must be lower-case letters, digits, '_', '.' or '-'", field="id")
-    names = {lang: (item.get(f"name_{lang}") or (item.get("names") or {}).get(lang) or "").strip() for lang in LANGS}
+    given = item.get("names") or {}
+    odd = sorted(set(given) - set(LANGS)) if isinstance(given, dict) else ["?"]
+    if odd:  # a name under a language the product does not show would be silently dropped
+        raise InputError(f"{where}names: unknown language {odd[0]!r}; use {', '.join(LANGS)} (English: name)",
+                         field="names")
+    names = {lang: (item.get(f"name_{lang}") or given.get(lang) or "").strip() for lang in LANGS}
     names = {k: v for k, v in names.items() if v}
     keywords, by_lang = _keywords(item)
     out = {"key": key, "name": name, "names": names, "themes": _split(item.get("themes")), "keywords": keywords,

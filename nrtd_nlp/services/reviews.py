@@ -354,6 +354,14 @@ def bulk_decide(engine, *, decision: str, reviewer: str, min_score: float = 0.0,
     if cluster_id:
         q = q.where(Suggestion.rec_id.in_(select(ClusterMember.rec_id).where(ClusterMember.cluster_id == cluster_id)))
     with _writing(engine) as s:
+        if rec_ids:  # a typo must not look like "nothing left to decide"
+            known = set()
+            for i in range(0, len(rec_ids), 500):
+                known.update(s.scalars(select(Recommendation.id).where(Recommendation.id.in_(rec_ids[i:i + 500]))))
+            missing = sorted(set(rec_ids) - known)
+            if missing:
+                raise NotFound(f"no recommendation {', '.join(map(str, missing[:5]))}"
+                               f"{' …' if len(missing) > 5 else ''}", field="rec_ids")
         if cluster_id:
             from ..store.models import Cluster
 
@@ -420,6 +428,8 @@ def _list_statements(filters: tuple[str, ...]):
 
 def list_reviews(engine, *, rec_id: int | None = None, task: str | None = None, reviewer: str | None = None,
                  limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+    if task:  # a typo must be a 422, not an empty list
+        _check_task(task, engine)
     params = {k: v for k, v in (("rec_id", rec_id), ("task", task or None), ("reviewer", reviewer or None))
               if v is not None}
     rows_q, count_q = _list_statements(tuple(params))

@@ -29,6 +29,12 @@ class Filters:
     recommending_state: str | None = None
 
     def apply(self, stmt):
+        if self.follow_up_status:  # a typo must be a 422, not an empty answer
+            from .follow_up import check_status
+
+            for x in self.follow_up_status.split(","):
+                if x.strip():
+                    check_status(x.strip(), field="follow_up_status")
         for f in FILTERS:
             v = getattr(self, f)
             if v:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ...services.clusters import (confirm_cluster, get_cluster, list_clusters, merge_clusters, move_member,
                                   rename_cluster, split_cluster)
 from ..deps import get_engine, get_principal
-from ..schemas import MAX_INT, DbId
+from ..schemas import MAX_INT, DbId, StrictIn
 
 router = APIRouter(tags=["clusters"])
 
@@ -59,7 +59,7 @@ def cluster(cluster_id: str, engine=Depends(get_engine), member_limit: int = Que
     return get_cluster(engine, cluster_id, member_limit=member_limit, member_offset=member_offset)
 
 
-class Confirm(BaseModel):
+class Confirm(StrictIn):
     expected_digest: Optional[str] = Field(None, max_length=40, description="members_digest of the cluster as you "
                                                                             "saw it: 409 if its members changed")
 

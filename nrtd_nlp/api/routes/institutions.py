@@ -4,18 +4,18 @@ institutions (``rec_router``: read by readers, assigned by reviewers)."""
 from typing import Optional
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...services.institution_views import institutions_for
 from ...services.institutions import add_institution, assign, list_institutions, unassign
 from ..deps import get_engine, get_principal
-from ..schemas import DbId
+from ..schemas import DbId, StrictIn
 
 router = APIRouter(tags=["institutions"])
 rec_router = APIRouter(tags=["institutions"])
 
 
-class InstitutionIn(BaseModel):
+class InstitutionIn(StrictIn):
     key: Optional[str] = Field(None, max_length=80, description="stable id (default: from the name)")
     name: str = Field(..., min_length=1, max_length=300)
     names: dict[str, str] = Field(default_factory=dict, description="language -> name (es, fr, ar, ru, zh, pt)")
@@ -27,7 +27,7 @@ class InstitutionIn(BaseModel):
     country: Optional[str] = Field(None, max_length=100)
 
 
-class AssignmentIn(BaseModel):
+class AssignmentIn(StrictIn):
     institution: str = Field(..., min_length=1, max_length=300, description="key, id or name")
     action: str = Field("assign", pattern="^(assign|unassign)$")
     comment: Optional[str] = Field(None, max_length=2000)

@@ -1,14 +1,14 @@
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...services.auth import create_key, list_keys, revoke_key
 from ..deps import get_engine, get_principal
-from ..schemas import DbId
+from ..schemas import DbId, StrictIn
 
 router = APIRouter(tags=["keys"])
 
 
-class KeyIn(BaseModel):
+class KeyIn(StrictIn):
     name: str = Field(..., min_length=1, max_length=100)
     role: str = Field(..., pattern="^(reader|reviewer|admin)$")
 

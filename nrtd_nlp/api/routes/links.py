@@ -1,13 +1,13 @@
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...link.decisions import decide_link, set_canonical, split_group
 
 from ...services.links import group_detail, list_groups, list_links
 from ..deps import get_engine, get_principal
-from ..schemas import MAX_INT, DbId
+from ..schemas import MAX_INT, DbId, StrictIn
 
 router = APIRouter(tags=["links"])
 
@@ -36,7 +36,7 @@ def links(engine=Depends(get_engine), kind: Optional[str] = None,
     return {"data": data, "count": count}
 
 
-class LinkDecision(BaseModel):
+class LinkDecision(StrictIn):
     decision: str = Field(..., pattern="^(confirm|unlink)$")
     expected_status: Optional[str] = Field(None, pattern="^(suggested|confirmed|unlinked)$",
                                            description="409 if the link's status is no longer this")
@@ -46,11 +46,11 @@ class LinkDecision(BaseModel):
     comment: Optional[str] = Field(None, max_length=2000)
 
 
-class GroupSplit(BaseModel):
+class GroupSplit(StrictIn):
     rec_ids: list[DbId] = Field(..., min_length=1)
 
 
-class GroupCanonical(BaseModel):
+class GroupCanonical(StrictIn):
     rec_id: DbId
 
 

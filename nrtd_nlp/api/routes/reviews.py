@@ -1,17 +1,17 @@
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...services import reviews as svc
 from ...services.review_sessions import list_sessions, queue
 from ..deps import get_engine, get_principal
-from ..schemas import MAX_INT, DbId
+from ..schemas import MAX_INT, DbId, StrictIn
 
 router = APIRouter(tags=["reviews"])
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(StrictIn):
     decision: str = Field(..., pattern="^(accept|reject|add)$")
     suggestion_id: Optional[DbId] = Field(None, description="the suggestion decided on (accept/reject)")
     rec_id: Optional[DbId] = Field(None, description="with task and value, instead of suggestion_id (and for add)")
@@ -22,7 +22,7 @@ class DecisionIn(BaseModel):
     comment: Optional[str] = Field(None, max_length=2000)
 
 
-class BulkIn(BaseModel):
+class BulkIn(StrictIn):
     decision: str = Field("accept", pattern="^(accept|reject)$")
     min_score: float = Field(0.9, ge=0, le=1)
     max_score: float = Field(1.0, ge=0, le=1)
@@ -32,7 +32,7 @@ class BulkIn(BaseModel):
     rec_ids: Optional[list[DbId]] = Field(None, max_length=5000)
 
 
-class FollowUpIn(BaseModel):
+class FollowUpIn(StrictIn):
     status: str = Field(..., description="open | in_progress | partially_implemented | implemented | not_implemented")
     rec_ids: Optional[list[DbId]] = Field(None, min_length=1, max_length=5000)
     group_id: Optional[str] = Field(None, min_length=1, max_length=40,
@@ -41,7 +41,7 @@ class FollowUpIn(BaseModel):
     note: Optional[str] = Field(None, max_length=2000)
 
 
-class RevertManyIn(BaseModel):
+class RevertManyIn(StrictIn):
     review_ids: list[DbId] = Field(..., min_length=1, max_length=5000)
 
 

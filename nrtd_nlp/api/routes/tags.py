@@ -9,21 +9,22 @@ from typing import Optional
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from ...services.tags import (MAX_TEXTS, check_tag_request, describe_taggers, detect_languages, prepare_texts,
                               suggest_records)
 from ..deps import get_engine, get_principal
-from ..schemas import DbId
+from ..schemas import DbId, StrictIn
 
 router = APIRouter(tags=["tags"])
 admin_router = APIRouter(tags=["tags"])
 
 
-class TagIn(BaseModel):
+class TagIn(StrictIn):
     text: Optional[str] = Field(None, description="one text (or use texts)")
     texts: Optional[list[str]] = Field(None, max_length=MAX_TEXTS, description=f"up to {MAX_TEXTS} texts")
-    tasks: Optional[list[str]] = Field(None, description="default: every task (GET /v1/taggers)")
+    tasks: Optional[list[str]] = Field(None, min_length=1, description="default (left out): every task "
+                                       "(GET /v1/taggers)")
     language: Optional[str] = Field(None, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$",
                                     description="skip detection: the texts' language (ISO 639-1 code, e.g. es)")
     top_k: int = Field(3, ge=1, le=20)
@@ -35,7 +36,7 @@ class TagIn(BaseModel):
         return self
 
 
-class SuggestIn(BaseModel):
+class SuggestIn(StrictIn):
     rec_ids: Optional[list[DbId]] = Field(None, max_length=10000, description="default: every embedded record")
     tasks: Optional[list[str]] = None
     top_k: int = Field(3, ge=1, le=20)
