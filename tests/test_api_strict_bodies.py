@@ -98,3 +98,12 @@ def test_export_names_in_a_language_labels_have_or_a_422(client):
     r = client.get("/v1/export", params={"format": "csv", "names": "xx"})
     assert "no names in 'xx'" in _refused(r, 422, "names")
     assert client.get("/v1/export", params={"format": "csv", "names": "es-ES"}).status_code == 200
+
+
+def test_a_json_route_sent_text_or_a_form_is_415(client, seeded):
+    before = _writes(seeded)
+    r = client.post("/v1/reviews", content=b"decision=accept", headers={"content-type": "text/plain"})
+    assert "application/json, not text/plain" in _refused(r, 415, "body")
+    r = client.post("/v1/reviews", data={"decision": "accept"})
+    assert r.status_code == 415 and r.json()["detail"]["code"] == "unsupported_media_type"
+    assert _writes(seeded) == before

@@ -129,3 +129,31 @@ def test_ctrl_c_after_the_commit_says_what_stands_and_what_to_run(cli_env, tmp_p
     assert "clusters (nrtd recluster), institutions (nrtd suggest-institutions), tags (nrtd suggest)" in line
     assert "links" not in line.split("not done:")[1]  # linking had run
     assert _records(cli_env) == 2
+
+
+def test_metadata_longer_than_its_column_is_refused_on_every_database(cli_env, tmp_path):
+    f = tmp_path / "in.csv"
+    f.write_text(f"id,text,cycle,language\nr1,Ratify the CAT,{'3' * 30},Portuguese\n", encoding="utf-8")
+    assert "cycle is 30 characters; the store keeps 20" in _import(f)
+    assert _records(cli_env) == 0
+
+
+def test_export_format_follows_the_file_ending_and_never_contradicts_it(cli_env, tmp_path):
+    out = tmp_path / "matrix.csv"
+    r = runner.invoke(app, ["export", "--out", str(out)])
+    assert r.exit_code == 0 and "(csv)" in r.output and out.read_bytes().startswith(b"\xef\xbb\xbf"), r.output
+    assert "--out ends in .xlsx but --format is csv" in run("export", "--format", "csv", "--out", tmp_path / "m.xlsx")
+    assert not (tmp_path / "m.xlsx").exists()
+
+
+def test_a_labels_column_that_is_not_in_the_file_is_named(tmp_path):
+    from nrtd_nlp.classify.datasets import load_annotated
+    from nrtd_nlp.classify.labels import load_labels
+    from nrtd_nlp.errors import InputError
+
+    f = tmp_path / "in.csv"
+    f.write_text("id,text,goals\nr1,Ratify the CAT,16\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_annotated(f, "sdg_goal", load_labels("sdg_goal"), column="nope")
+    assert e.value.field == "labels_column" and "column 'nope'" in str(e.value) and "goals" in str(e.value)
+    assert load_annotated(f, "sdg_goal", load_labels("sdg_goal"), column="goals").labels == [["16"]]

@@ -80,3 +80,12 @@ def test_two_active_keys_never_share_a_name(engine):
     assert e.value.field == "name" and f"key {first['id']}" in str(e.value)
     revoke_key(engine, first["id"])
     assert create_key(engine, "reviewer", "reviewer")["name"] == "reviewer"  # the holder's new key
+
+
+def test_a_mandate_file_in_utf16_loads_like_its_utf8_copy(tmp_path):
+    from nrtd_nlp.services.institutions import read_mandates
+
+    text = "id,name,name_ar,keywords\njustice,Ministry of Justice,وزارة العدل,courts|prisons\n"
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(text, encoding="utf-16")  # with its BOM
+    assert read_mandates(tmp_path / "a.csv") == read_mandates(tmp_path / "b.csv")

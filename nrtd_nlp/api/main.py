@@ -76,6 +76,12 @@ def create_app(engine=None) -> FastAPI:
             return JSONResponse(status_code=400, content={"detail": {
                 "code": "bad_request", "field": "body",
                 "message": f"the body is not valid JSON ({reason} at character {where})"}})
+        ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        whole = [e for e in exc.errors() if tuple(e.get("loc", ())) == ("body",)]
+        if whole and ctype and "json" not in ctype:  # a JSON route sent a form or plain text
+            return JSONResponse(status_code=415, content={"detail": {
+                "code": "unsupported_media_type", "field": "body",
+                "message": f"send the body as application/json, not {ctype}"}})
         errors = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]

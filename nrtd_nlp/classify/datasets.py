@@ -69,6 +69,10 @@ def load_annotated(path: Path | str, task: str, labels: LabelSet, *, column: str
     if key is None:
         raise InputError(f"{Path(path).name}: this {fmt_found} file has no {task} annotations I know of; "
                          "name the column with --labels-column", field="labels_column")
+    if column and not any(column in (r.extra or {}) for r in records):  # a typo, or no value in any row
+        present = sorted({k for r in records[:200] for k in (r.extra or {}) if k != "language_score"})
+        raise InputError(f"{Path(path).name}: no row has a value in column {column!r} (other columns: "
+                         f"{', '.join(present[:12]) or 'none'})", field="labels_column")
     out = Annotated(task, [], [], [], [])
     for r in records:
         if languages and (r.language or "und") not in languages:

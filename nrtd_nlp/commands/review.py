@@ -56,7 +56,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     @guarded
-    def export(fmt: str = typer.Option("xlsx", "--format", help="xlsx | csv"),
+    def export(fmt: Optional[str] = typer.Option(None, "--format", help="xlsx | csv (default: from --out's "
+                                                 "ending, else xlsx)"),
                out: Path = typer.Option(..., "--out", help="file to write"),
                language: Optional[str] = None, mechanism: Optional[str] = None, country: Optional[str] = None,
                source: Optional[str] = None, cycle: Optional[str] = None, session: Optional[str] = None,
@@ -69,6 +70,13 @@ def register(app: typer.Typer) -> None:
         from ..services.search import Filters
 
         check_out_path(out)  # before the (long) export, not after it
+        ending = out.suffix.lower().lstrip(".")
+        if fmt is None:
+            fmt = ending if ending in ("csv", "xlsx") else "xlsx"
+        elif ending in ("csv", "xlsx") and ending != fmt:  # a spreadsheet program would refuse the file
+            from ..errors import InputError
+
+            raise InputError(f"--out ends in .{ending} but --format is {fmt}: make them agree", field="format")
         f = Filters(language=language, mechanism=mechanism, country=country, source=source, cycle=cycle,
                     session=session, response=response, follow_up_status=follow_up_status,
                     recommending_state=recommending_state)

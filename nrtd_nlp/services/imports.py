@@ -66,6 +66,11 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
                              field="text")
         if not r.external_id or not r.external_id.strip() or len(r.external_id) > 200:
             raise InputError(f"{where}missing or over-long id", field="id")
+        for f, limit in _column_limits().items():  # SQLite would keep a longer value, PostgreSQL refuse it
+            v = getattr(r, f, None)
+            if isinstance(v, str) and len(v) > limit:
+                raise InputError(f"{where}{f} is {len(v)} characters; the store keeps {limit} ({v[:40]!r}…)",
+                                 field=f)
         seen = first.setdefault((r.source, r.external_id), r)
         if seen is not r and seen.text != r.text:  # a repeated row is kept once; a different text is an error
             rows = f"rows {seen.row} and {r.row}" if r.row else f"items {records.index(seen)} and {i}"
@@ -76,6 +81,13 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
                 rows = f"rows {seen.row} and {r.row}" if r.row else f"items {records.index(seen)} and {i}"
                 raise InputError(f"id {r.external_id!r} is used twice with different {other} ({rows}: "
                                  f"{getattr(seen, other)!r} and {getattr(r, other)!r})", field="id")
+
+
+def _column_limits() -> dict[str, int]:
+    """A record's metadata fields and their column lengths in the store."""
+    cols = Recommendation.__table__.columns
+    return {f: cols[f].type.length for f in ("mechanism", "body", "country", "recommending_state", "cycle",
+                                             "session", "response", "paragraph", "translation_group")}
 
 
 _PARENTHESES = re.compile(r"\([^()]*\)")

@@ -126,10 +126,15 @@ def read_mandates(path: Path | str, data: bytes | None = None) -> list[dict]:
             raise InputError(f"no such file: {path}", field="file") from None
         except OSError as e:
             raise InputError(f"cannot read {path}: {e.strerror or e}", field="file") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name} is not UTF-8", field="file") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM (a spreadsheet's "Unicode text"), as imports
+        from ..ingest.readers import decode_bytes
+
+        text = decode_bytes(data, name="file")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{path.name} is not UTF-8 (or UTF-16 with a BOM)", field="file") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError(f"{path.name} line {line}: contains a NUL byte (not a text CSV?)", field="file")
