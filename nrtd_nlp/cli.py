@@ -115,8 +115,7 @@ def _check_integers(kw: dict) -> None:
         vals = v if isinstance(v, (list, tuple)) else [v]
         for x in vals:
             if isinstance(x, int) and not isinstance(x, bool) and not -_MAX_INT <= x <= _MAX_INT:
-                _fail(f"error[invalid_input]: {name}: {x} is beyond the store's 64-bit "
-                      "integers")
+                _fail(f"error[invalid_input]: {name}: {x} is beyond the store's 64-bit integers")
 
 
 def guarded(fn):

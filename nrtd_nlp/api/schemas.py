@@ -47,8 +47,7 @@ class RecommendationIn(StrictIn):
         return v
 
 
-class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BatchIn(StrictIn):
     source: str = Field("api", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
     items: list[RecommendationIn] = Field(..., min_length=1, max_length=5000)
 

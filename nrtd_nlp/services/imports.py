@@ -66,7 +66,7 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
                              field="text")
         if not r.external_id or not r.external_id.strip() or len(r.external_id) > 200:
             raise InputError(f"{where}missing or over-long id", field="id")
-        for f, limit in _column_limits().items():  # SQLite would keep a longer value, PostgreSQL refuse it
+        for f, limit in _COLUMN_LIMITS.items():  # SQLite would keep a longer value, PostgreSQL refuse it
             v = getattr(r, f, None)
             if isinstance(v, str) and len(v) > limit:
                 raise InputError(f"{where}{f} is {len(v)} characters; the store keeps {limit} ({v[:40]!r}…)",
@@ -83,11 +83,9 @@ def validate(records: list[RawRecord], max_chars: int) -> None:
                                  f"{getattr(seen, other)!r} and {getattr(r, other)!r})", field="id")
 
 
-def _column_limits() -> dict[str, int]:
-    """A record's metadata fields and their column lengths in the store."""
-    cols = Recommendation.__table__.columns
-    return {f: cols[f].type.length for f in ("mechanism", "body", "country", "recommending_state", "cycle",
-                                             "session", "response", "paragraph", "translation_group")}
+_COLUMN_LIMITS = {f: Recommendation.__table__.columns[f].type.length  # a record's metadata fields in the store
+                  for f in ("mechanism", "body", "country", "recommending_state", "cycle", "session", "response",
+                            "paragraph", "translation_group")}
 
 
 _PARENTHESES = re.compile(r"\([^()]*\)")
