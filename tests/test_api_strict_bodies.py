@@ -2,28 +2,10 @@
 documented shape naming the field, and a refused request writes nothing."""
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from nrtd_nlp.api.deps import get_engine
-from nrtd_nlp.api.main import create_app
 from nrtd_nlp.store.models import AuditEvent, Institution, Recommendation
-from tests.conftest import act_as
-from tests.review_data import seed
-
-
-@pytest.fixture()
-def seeded(engine, demo_csv):
-    seed(engine, demo_csv)
-    return engine
-
-
-@pytest.fixture()
-def client(seeded):
-    app = act_as(create_app(engine=seeded), "admin", "audit")
-    app.dependency_overrides[get_engine] = lambda: seeded
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
+from tests.test_api_input_edges import client, seeded  # noqa: F401 - the fixtures: a seeded store, an admin
 
 
 def _writes(engine) -> tuple[int, int, int]:
