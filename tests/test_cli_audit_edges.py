@@ -148,3 +148,18 @@ def test_a_labels_column_that_is_not_in_the_file_is_named(tmp_path):
         load_annotated(f, "sdg_goal", load_labels("sdg_goal"), column="nope")
     assert e.value.field == "labels_column" and "column 'nope'" in str(e.value) and "goals" in str(e.value)
     assert load_annotated(f, "sdg_goal", load_labels("sdg_goal"), column="goals").labels == [["16"]]
+
+
+def test_an_unterminated_quote_names_the_row_where_it_opens(cli_env, tmp_path):
+    f = tmp_path / "in.csv"
+    f.write_text('id,text\nr1,"a cell on\ntwo lines"\nr2,"never closed\nr3,Ratify the CAT\n', encoding="utf-8")
+    assert "the row that starts on line 4" in _import(f)
+
+
+def test_an_unknown_embedder_names_the_variable(cli_env, monkeypatch):
+    monkeypatch.setenv("NRTD_EMBEDDER", "bogus")
+    assert "unknown embedder 'bogus' (NRTD_EMBEDDER" in run("search", "torture")
+
+
+def test_cluster_curation_takes_reviewer_like_the_other_decisions(cli_env):
+    assert "no cluster 'nope'" in run("cluster", "confirm", "nope", "--reviewer", "ana")  # not a usage error

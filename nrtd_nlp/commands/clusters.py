@@ -10,6 +10,11 @@ import typer
 cluster_app = typer.Typer(no_args_is_help=True, help="Curate thematic clusters (audited; curation pins a cluster).")
 
 
+def _who():
+    """Who decides a curation (audited): ``--reviewer`` like the other decision commands, ``--who`` as before."""
+    return typer.Option(..., "--reviewer", "--who", help="who decides (audited)")
+
+
 def register(app: typer.Typer) -> None:
     from ..cli import _engine, _print_json, _short, guarded
 
@@ -93,7 +98,7 @@ def register(app: typer.Typer) -> None:
 
     @cluster_app.command("confirm")
     @guarded
-    def confirm(cluster_id: str, who: str = typer.Option(..., help="who decides (audited)")):
+    def confirm(cluster_id: str, who: str = _who()):
         """Confirm a cluster as it is (pins it; members become human-confirmed)."""
         from ..services.clusters import confirm_cluster
 
@@ -102,7 +107,7 @@ def register(app: typer.Typer) -> None:
 
     @cluster_app.command("rename")
     @guarded
-    def rename(cluster_id: str, label: str, who: str = typer.Option(..., help="who decides (audited)")):
+    def rename(cluster_id: str, label: str, who: str = _who()):
         """Give a cluster a name (pins it)."""
         from ..services.clusters import rename_cluster
 
@@ -112,7 +117,7 @@ def register(app: typer.Typer) -> None:
     @cluster_app.command("merge")
     @guarded
     def merge(cluster_ids: list[str] = typer.Argument(..., help="the first keeps its id"),
-              who: str = typer.Option(..., help="who decides (audited)"), label: Optional[str] = typer.Option(None)):
+              who: str = _who(), label: Optional[str] = typer.Option(None)):
         """Merge clusters into the first one (pins it; the others become merged)."""
         from ..services.clusters import merge_clusters
 
@@ -121,7 +126,7 @@ def register(app: typer.Typer) -> None:
 
     @cluster_app.command("split")
     @guarded
-    def split(cluster_id: str, who: str = typer.Option(..., help="who decides (audited)"),
+    def split(cluster_id: str, who: str = _who(),
               k: Optional[int] = typer.Option(None, help="number of parts (default: found by HDBSCAN)")):
         """Split a cluster by sub-clustering its members (the parts are pinned)."""
         from ..services.clusters import split_cluster
@@ -132,7 +137,7 @@ def register(app: typer.Typer) -> None:
 
     @cluster_app.command("move")
     @guarded
-    def move(rec_id: int, to_cluster: str, who: str = typer.Option(..., help="who decides (audited)"),
+    def move(rec_id: int, to_cluster: str, who: str = _who(),
              from_cluster: Optional[str] = typer.Option(None, "--from", help="the cluster you saw it in (\"\" for "
                                                         "none): refused if it has moved since")):
         """Move a recommendation into another cluster (pins the target)."""

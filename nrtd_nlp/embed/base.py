@@ -73,7 +73,8 @@ def get_embedder(name: str, **kw) -> Embedder:
         factory = _REGISTRY[name][0]
     except KeyError:
         raise InputError(
-            f"unknown embedder {name!r}; choose one of {', '.join(_REGISTRY)}", field="embedder"
+            f"unknown embedder {name!r} (NRTD_EMBEDDER, or --embedder); choose one of {', '.join(_REGISTRY)}",
+            field="embedder"
         ) from None
     return factory(**kw)
 

@@ -82,16 +82,18 @@ def read_csv_rows(text: str, *, name: str = "file") -> tuple[list[str], list[dic
     _unique_header(header, name)
     reader.fieldnames = header
     rows = []
+    start = reader.line_num + 1  # the line the next row starts on (a quoted cell may span lines)
     try:
         for r in reader:
+            start_of_row, start = start, reader.line_num + 1
             more = [v for v in (r.get(None) or []) if (v or "").strip()]
             if more:  # DictReader files surplus cells under None: the row's cells no longer match the header
-                raise InputError(f"line {reader.line_num}: {len(header) + len(r[None])} cells, the header has "
+                raise InputError(f"line {start_of_row}: {len(header) + len(r[None])} cells, the header has "
                                  f"{len(header)} (a separator inside a cell? quote the cell)", field=name)
             if any((v or "").strip() for v in r.values() if isinstance(v, str)):
                 rows.append(r)
-    except csv.Error as e:
-        raise InputError(f"malformed CSV near line {reader.line_num}: {e}", field=name) from None
+    except csv.Error as e:  # e.g. an unterminated quote: the reader stops at the end of the file, not where it opened
+        raise InputError(f"malformed CSV in the row that starts on line {start}: {e}", field=name) from None
     return header, rows
 
 
